@@ -1,0 +1,1 @@
+//! The BIN (issuer identification number) table. Filled in by the BIN work; see `data/bin/`.
