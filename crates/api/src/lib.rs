@@ -1,1 +1,113 @@
-//! placeholder
+//! Orkestra's HTTP API, compatible with Craftgate's public API: the same paths, the
+//! four-header SHA-256 request signature, the `{"data":…}` / `{"errors":…}` envelope and
+//! the same enums, so Craftgate's official SDKs work against it unchanged.
+//!
+//! Entry point: [`router`]. Layers, outermost first: request id and error rendering
+//! ([`envelope`]), authentication ([`auth`]), idempotency ([`idempotency`]), then the
+//! handlers, one module per API area. This is the only crate that knows axum and JSON DTOs.
+
+#![recursion_limit = "256"]
+
+pub mod auth;
+pub mod envelope;
+pub mod idempotency;
+pub mod json;
+
+mod bins;
+mod members;
+mod payments;
+mod poses;
+mod refunds;
+mod render;
+mod reporting;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post, put};
+use engine::Engine;
+
+/// Largest request body accepted (bytes). Craftgate requests are a few kilobytes.
+pub const BODY_LEN_MAX: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    /// The URL clients reach Orkestra at (scheme, host, port), when behind a proxy.
+    pub public_url: Option<String>,
+}
+
+/// The API router. Mount other routers (simulators, pages) beside it with `merge`/`nest`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/onboarding/v1/members",
+            post(members::create).get(members::search),
+        )
+        .route(
+            "/onboarding/v1/members/{id}",
+            get(members::retrieve).put(members::update),
+        )
+        .route(
+            "/merchant/v1/merchant-poses",
+            post(poses::create).get(poses::search),
+        )
+        .route(
+            "/merchant/v1/merchant-poses/{id}",
+            get(poses::retrieve)
+                .put(poses::update)
+                .delete(poses::delete),
+        )
+        .route(
+            "/merchant/v1/merchant-poses/{id}/status/{status}",
+            put(poses::set_status),
+        )
+        .route(
+            "/merchant/v1/merchant-poses/{id}/commissions",
+            get(poses::commissions).post(poses::set_commissions),
+        )
+        .route("/payment/v1/card-payments", post(payments::create))
+        .route("/payment/v1/card-payments/{id}", get(payments::retrieve))
+        .route(
+            "/payment/v1/card-payments/{id}/post-auth",
+            post(payments::post_auth),
+        )
+        .route("/payment/v1/refunds", post(refunds::refund_payment))
+        .route("/payment/v1/refunds/{id}", get(refunds::retrieve_refund))
+        .route(
+            "/payment/v1/refund-transactions",
+            post(refunds::refund_transaction),
+        )
+        .route(
+            "/payment/v1/refund-transactions/{id}",
+            get(refunds::retrieve_refund_transaction),
+        )
+        .route(
+            "/payment-reporting/v1/payments",
+            get(reporting::search_payments),
+        )
+        .route(
+            "/payment-reporting/v1/payments/{id}",
+            get(reporting::retrieve_payment),
+        )
+        .route(
+            "/payment-reporting/v1/payments/{id}/transactions",
+            get(reporting::payment_transactions),
+        )
+        .route(
+            "/payment-reporting/v1/payments/{id}/refunds",
+            get(reporting::payment_refunds),
+        )
+        .route("/installment/v1/bins/{bin}", get(bins::retrieve))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::layer))
+        .with_state(state);
+    Router::new()
+        .merge(api)
+        .fallback(envelope::not_found)
+        .layer(middleware::from_fn(envelope::layer))
+}

@@ -1,8 +1,68 @@
-//! Bank simulators. Placeholder until the NestPay simulator lands.
+//! Bank simulators: in-process fakes of the banks' virtual-POS servers that speak their
+//! real wire protocols, check what the real banks check and answer as they do. Orkestra's
+//! tests, sandbox and benchmarks point connectors at them instead of at a bank.
+//!
+//! Principal items: [`Simulators`] (all simulators' shared state, cheap to clone) and
+//! [`router`] (every family under its own path prefix). Families so far:
+//!
+//! * [`nestpay`] — NestPay / EST v3 (Asseco-Payten), under `/nestpay` (`/nestpay/fim/api`).
+//!
+//! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
+//! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
+//! routes (stores, injected faults, settlement, the bank's view of an order).
+//!
+//! ```no_run
+//! # async fn serve() -> std::io::Result<()> {
+//! let sims = bank_sim::Simulators::new();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, bank_sim::router(sims)).await
+//! # }
+//! ```
+
+pub mod clock;
+pub mod nestpay;
 
 use axum::Router;
 
+use clock::SimClock;
+use nestpay::NestPaySim;
+
+/// The state of every simulator. Clones share it (everything inside is `Arc`ed).
+#[derive(Clone)]
+pub struct Simulators {
+    clock: SimClock,
+    nestpay: NestPaySim,
+}
+
+impl Simulators {
+    /// Fresh simulators with their preloaded test stores
+    /// ([`nestpay::PRELOADED_STORES`]) and a clock reading wall time.
+    pub fn new() -> Simulators {
+        let clock = SimClock::new();
+        Simulators {
+            nestpay: NestPaySim::new(clock.clone()),
+            clock,
+        }
+    }
+
+    /// The clock all simulators read; shift it to test expiry or day boundaries.
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
+    /// The NestPay simulator, for tests that prefer Rust calls to the admin routes.
+    pub fn nestpay(&self) -> &NestPaySim {
+        &self.nestpay
+    }
+}
+
+impl Default for Simulators {
+    fn default() -> Simulators {
+        Simulators::new()
+    }
+}
+
 /// Every simulator, each family under its own path prefix (`/nestpay/...`).
-pub fn router() -> Router {
-    Router::new()
+pub fn router(sims: Simulators) -> Router {
+    Router::new().nest("/nestpay", nestpay::router(sims.nestpay.clone()))
 }

@@ -1,1 +1,160 @@
-//! placeholder
+//! The payment core: the only crate that composes the store, the connectors and the vault.
+//!
+//! A payment's path: [`Engine::create_payment`] picks a POS, writes the payment and its
+//! first attempt (state `sent`) durably, then calls the bank through the connector, then
+//! records the bank's answer. A timeout or broken connection leaves the attempt `unknown`;
+//! [`Engine::recover_due`] (run at start-up and periodically) resolves it with the bank's
+//! status inquiry, never by guessing. Refunds reserve refundable money in the same
+//! transaction that checks it, then call the bank, then confirm or release.
+//!
+//! Principal types: [`Engine`], [`EngineConfig`], [`EngineError`], [`Merchant`],
+//! [`payments::CreatePayment`].
+
+pub mod merchants;
+pub mod payments;
+pub mod pos;
+pub mod recovery;
+pub mod refunds;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::FixedOffset;
+use connectors::Registry;
+use domain::clock::Clock;
+use domain::enums::ErrorGroup;
+use store::{Store, StoreError};
+use vault::MasterKey;
+
+pub use merchants::{CreatedMerchant, Merchant};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long one bank call may take before its outcome is unknown.
+    pub bank_timeout: Duration,
+    /// Local zone for the API's date-times and the same-day void rule.
+    pub zone: FixedOffset,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            bank_timeout: Duration::from_secs(30),
+            zone: domain::clock::istanbul(),
+        }
+    }
+}
+
+/// What went wrong, shaped around what the API answers.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The request is invalid (HTTP 400): `code` is the API error code.
+    #[error("{message}")]
+    Validation { code: &'static str, message: String },
+    /// Nothing of this merchant has that id (HTTP 404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The bank (or a business rule standing in for it) declined (HTTP 422).
+    #[error("declined: {group}")]
+    Declined {
+        group: ErrorGroup,
+        provider_code: Option<String>,
+        provider_message: Option<String>,
+    },
+    /// A business rule refuses the operation in the payment's current state (HTTP 422).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    /// The bank did not answer; the outcome is being resolved (HTTP 504).
+    #[error("bank outcome unknown")]
+    OutcomeUnknown,
+    /// A storage or internal failure (HTTP 500, no detail to the client).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Internal(e.to_string())
+    }
+}
+
+impl From<vault::VaultError> for EngineError {
+    fn from(e: vault::VaultError) -> Self {
+        EngineError::Internal(format!("vault: {e}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+pub fn validation(code: &'static str, message: impl Into<String>) -> EngineError {
+    EngineError::Validation {
+        code,
+        message: message.into(),
+    }
+}
+
+pub struct Engine {
+    store: Store,
+    connectors: Registry,
+    master_key: MasterKey,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    /// API key → merchant. Merchants change rarely; a stale entry only delays a key change.
+    merchant_cache: RwLock<HashMap<String, Arc<Merchant>>>,
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        connectors: Registry,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Engine {
+        Engine {
+            store,
+            connectors,
+            master_key,
+            clock,
+            config,
+            merchant_cache: RwLock::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub fn connectors(&self) -> &Registry {
+        &self.connectors
+    }
+
+    /// Now, as stored: UTC epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+}
+
+/// A fresh bank order id: 20 upper-case alphanumerics, unique per attempt and accepted by
+/// every bank family's order-id rules.
+pub fn new_order_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}

@@ -1,1 +1,354 @@
-fn main() {}
+//! The `orkestra` binary: configuration and wiring only. Everything it runs lives in the
+//! library crates (`api::router`, `engine::Engine`, `bank_sim::router`, `store::Store`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use engine::pos::{PosInput, PosUserInput};
+use engine::{Engine, EngineConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "orkestra",
+    version,
+    about = "Self-hosted payment orchestration, Craftgate-compatible API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DbArgs),
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Run the bank simulators alone (each family under its own path prefix).
+    Sim {
+        #[arg(long, env = "ORKESTRA_SIM_LISTEN", default_value = "127.0.0.1:9090")]
+        listen: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "ORKESTRA_DATABASE_URL",
+        default_value = "sqlite://orkestra-data/orkestra.db"
+    )]
+    database_url: String,
+    /// 32-byte master key (64 hex characters or base64) that encrypts secrets at rest.
+    /// Without it a key file is generated in the data directory (fine for dev/sandbox only).
+    #[arg(long, env = "ORKESTRA_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// Where the key file and sandbox credentials go (default: the SQLite file's folder,
+    /// else `orkestra-data`).
+    #[arg(long, env = "ORKESTRA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long, env = "ORKESTRA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The URL clients and browsers reach Orkestra at (signatures behind a proxy, links).
+    #[arg(long, env = "ORKESTRA_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Mount the bank simulators in-process under /sim and, on an empty database, create
+    /// a sandbox merchant with ready sandbox POSes.
+    #[arg(long, env = "ORKESTRA_SANDBOX")]
+    sandbox: bool,
+    /// Seconds a bank call may take before its outcome is treated as unknown.
+    #[arg(long, env = "ORKESTRA_BANK_TIMEOUT_SECS", default_value_t = 30)]
+    bank_timeout_secs: u64,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print its keys as JSON (once: secrets are stored encrypted).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        api_key: Option<String>,
+        #[arg(long)]
+        secret_key: Option<String>,
+    },
+}
+
+fn data_dir(db: &DbArgs) -> PathBuf {
+    if let Some(dir) = &db.data_dir {
+        return dir.clone();
+    }
+    if let Some(path) = db
+        .database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| db.database_url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            return parent.to_path_buf();
+        }
+    }
+    PathBuf::from("orkestra-data")
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn master_key(db: &DbArgs) -> anyhow::Result<vault::MasterKey> {
+    if let Some(text) = &db.master_key {
+        return vault::MasterKey::parse(text).context("ORKESTRA_MASTER_KEY");
+    }
+    let dir = data_dir(db);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return vault::MasterKey::parse(&text)
+            .with_context(|| format!("parsing {}", path.display()));
+    }
+    let key = vault::MasterKey::generate();
+    write_private(&path, &key.to_hex())?;
+    tracing::warn!(
+        path = %path.display(),
+        "NO ORKESTRA_MASTER_KEY: generated a master key file. Fine for development and sandbox; in production set ORKESTRA_MASTER_KEY from a secret store and keep a backup — without the key, stored POS credentials cannot be decrypted"
+    );
+    Ok(key)
+}
+
+async fn open_engine(db: &DbArgs, config: EngineConfig) -> anyhow::Result<Arc<Engine>> {
+    let dir = data_dir(db);
+    if db.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = store::Store::connect(&db.database_url)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    let key = master_key(db)?;
+    let client = connectors::http::client().context("building the HTTP client")?;
+    Ok(Arc::new(Engine::new(
+        store,
+        connectors::Registry::new(client),
+        key,
+        Arc::new(domain::clock::SystemClock),
+        config,
+    )))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// The sandbox merchant's POSes point at the in-process simulator's NestPay stores.
+const SANDBOX_POSES: [(&str, domain::enums::PosIntegrator, &str, &str, &str, &str); 2] = [
+    (
+        "Sandbox İşbank",
+        domain::enums::PosIntegrator::Isbank,
+        "100200127",
+        "ORKESTRA",
+        "ORKESTRA1",
+        "SANDBOXKEY1",
+    ),
+    (
+        "Sandbox Halkbank",
+        domain::enums::PosIntegrator::Halkbank,
+        "100200128",
+        "ORKESTRA2",
+        "ORKESTRA2",
+        "SANDBOXKEY2",
+    ),
+];
+
+async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::Result<()> {
+    if engine.merchant_count().await? > 0 {
+        return Ok(());
+    }
+    let merchant = engine
+        .create_merchant("Sandbox Merchant", None, None)
+        .await?;
+    for (order, (name, integrator, client_id, user, password, store_key)) in
+        SANDBOX_POSES.into_iter().enumerate()
+    {
+        engine
+            .create_pos(
+                merchant.merchant_id,
+                PosInput {
+                    name: Some(name.into()),
+                    pos_integrator: Some(integrator),
+                    currency: Some(domain::money::Currency::Try),
+                    order_number: Some(i64::try_from(order).unwrap_or(0) + 1),
+                    hostname: Some(base_url.to_owned()),
+                    path: Some("/sim/nestpay/fim/api".into()),
+                    threeds_path: Some("/sim/nestpay/fim/est3Dgate".into()),
+                    client_id: Some(client_id.into()),
+                    threeds_key: Some(store_key.into()),
+                    enable_installment: Some(true),
+                    users: Some(vec![PosUserInput {
+                        pos_username: Some(user.into()),
+                        pos_password: Some(password.into()),
+                        ..PosUserInput::default()
+                    }]),
+                    ..PosInput::default()
+                },
+            )
+            .await?;
+    }
+    let json = serde_json::to_string_pretty(&merchant)?;
+    let path = dir.join("sandbox-merchant.json");
+    write_private(&path, &json)?;
+    #[allow(clippy::print_stdout)] // the keys are shown once, to the operator
+    {
+        println!(
+            "Sandbox merchant created (keys also in {}):\n{json}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = EngineConfig {
+        bank_timeout: Duration::from_secs(args.bank_timeout_secs.max(1)),
+        ..EngineConfig::default()
+    };
+    let engine = open_engine(&args.db, config).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let base_url = args.public_url.clone().unwrap_or_else(|| {
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            local.ip().to_string()
+        };
+        format!("http://{host}:{}", local.port())
+    });
+    let mut app = api::router(api::AppState {
+        engine: engine.clone(),
+        public_url: args.public_url.clone(),
+    });
+    if args.sandbox {
+        app = app.nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
+        create_sandbox(&engine, &base_url, &data_dir(&args.db)).await?;
+    }
+    let recovery = tokio::spawn(engine.clone().run_recovery());
+    tracing::info!(listen = %local, public_url = %base_url, sandbox = args.sandbox, "orkestra listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    recovery.abort();
+    engine.store().close().await;
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(db) => {
+            open_engine(&db, EngineConfig::default()).await?;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Merchant {
+            command:
+                MerchantCommand::Create {
+                    db,
+                    name,
+                    api_key,
+                    secret_key,
+                },
+        } => {
+            let engine = open_engine(&db, EngineConfig::default()).await?;
+            let created = engine
+                .create_merchant(&name, api_key, secret_key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            #[allow(clippy::print_stdout)] // the command's output is the JSON
+            {
+                println!("{}", serde_json::to_string(&created)?);
+            }
+            Ok(())
+        }
+        Command::Sim { listen } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            tracing::info!(listen = %listener.local_addr()?, "bank simulators listening");
+            axum::serve(listener, bank_sim::router(bank_sim::Simulators::new()))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run(cli));
+    if let Err(e) = &result {
+        tracing::error!("{e:#}");
+    }
+    if result.is_err() {
+        bail!("orkestra stopped with an error");
+    }
+    Ok(())
+}

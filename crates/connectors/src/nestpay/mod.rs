@@ -1,5 +1,16 @@
-//! NestPay / EST v3 (Asseco-Payten): İşbank, Halkbank, Ziraat, TEB, Şekerbank, Akbank legacy…
-//! Placeholder until the connector lands.
+//! NestPay / EST v3 (Asseco-Payten): İşbank, Halkbank, Ziraat, TEB, Şekerbank, Akbank
+//! (legacy), Anadolubank, ING and Fibabanka's Asseco POS all speak it.
+//!
+//! Every operation is one `CC5Request` XML document POSTed to `…/fim/api`, answered by a
+//! `CC5Response` (`wire.rs` builds and reads them). The 3D Secure form and callback hashes
+//! live in [`hash`]; the 3D flows themselves come later. Reference: `vpos-protocols.md` §1,
+//! vectors in `vpos-test-vectors.md` §1 (from mewebstudio/pos).
+
+pub mod hash;
+mod wire;
+
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 use domain::enums::{ConnectorFamily, PosIntegrator};
@@ -10,7 +21,6 @@ use crate::{
 };
 
 pub struct Nestpay {
-    #[allow(dead_code)]
     client: reqwest::Client,
 }
 
@@ -18,13 +28,188 @@ impl Nestpay {
     pub fn new(client: reqwest::Client) -> Nestpay {
         Nestpay { client }
     }
+
+    /// POSTs one request body and parses the reply. Every failure here leaves the outcome
+    /// unknown, except a configuration error found before anything was sent.
+    async fn call(
+        &self,
+        pos: &PosConfig,
+        operation: &'static str,
+        order_id: &str,
+        body: Vec<u8>,
+    ) -> Result<wire::Cc5Response, ConnectorError> {
+        let started = std::time::Instant::now();
+        let result = self.exchange(pos, body).await;
+        match &result {
+            Ok(response) => tracing::debug!(
+                connector = "nestpay",
+                operation,
+                order_id,
+                proc_return_code = response.proc_return_code.as_deref().unwrap_or_default(),
+                elapsed_ms = started.elapsed().as_millis(),
+                "bank answered"
+            ),
+            Err(error) => tracing::warn!(
+                connector = "nestpay",
+                operation,
+                order_id,
+                elapsed_ms = started.elapsed().as_millis(),
+                %error,
+                "bank call failed"
+            ),
+        }
+        result
+    }
+
+    async fn exchange(
+        &self,
+        pos: &PosConfig,
+        body: Vec<u8>,
+    ) -> Result<wire::Cc5Response, ConnectorError> {
+        let mut response = self
+            .client
+            .post(&pos.api_url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/xml; charset=ISO-8859-9",
+            )
+            .timeout(pos.timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ConnectorError::BadResponse(format!(
+                "http status {}",
+                status.as_u16()
+            )));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
+            if bytes.len() + chunk.len() > wire::RESPONSE_BYTES_MAX {
+                return Err(ConnectorError::BadResponse("body too large".into()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        wire::parse_response(&bytes)
+    }
 }
 
-pub fn default_endpoints(_integrator: PosIntegrator, _production: bool) -> DefaultEndpoints {
+/// The sign-in fields of every request; refuses before sending when one is missing.
+fn credentials<'a>(
+    pos: &'a PosConfig,
+    order_id: &str,
+) -> Result<wire::Credentials<'a>, ConnectorError> {
+    let missing = [
+        (pos.api_url.trim().is_empty(), "api url"),
+        (pos.client_id.trim().is_empty(), "client id"),
+        (pos.username.trim().is_empty(), "api user name"),
+        (pos.password.is_empty(), "api password"),
+        (order_id.trim().is_empty(), "order id"),
+    ];
+    if let Some((_, what)) = missing.iter().find(|(is_missing, _)| *is_missing) {
+        return Err(ConnectorError::Config(format!("missing {what}")));
+    }
+    Ok(wire::Credentials {
+        name: &pos.username,
+        password: pos.password.expose(),
+        client_id: &pos.client_id,
+    })
+}
+
+/// reqwest's error, with its causes, without the URL. A request that could not even be
+/// built (a malformed `api_url`) never left, so it is a configuration error.
+fn http_error(error: reqwest::Error) -> ConnectorError {
+    if error.is_timeout() {
+        return ConnectorError::Timeout;
+    }
+    let is_builder = error.is_builder();
+    let error = error.without_url();
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if is_builder {
+        ConnectorError::Config(format!("cannot build request: {detail}"))
+    } else {
+        ConnectorError::Transport(detail)
+    }
+}
+
+const THREEDS_PATH: &str = "/fim/est3Dgate";
+const API_PATH: &str = "/fim/api";
+/// Payten's generic test system; banks without their own test host use it.
+const PAYTEN_TEST_HOST: &str = "https://entegrasyon.asseco-see.com.tr";
+
+/// The bank's NestPay host for this integrator (`vpos-protocols.md` §1.1).
+///
+/// Fibabanka's Asseco POS has no published host, so it gets Payten's generic one in both
+/// modes; a production merchant must set its real URL. Integrators of other families never
+/// reach here through the registry and get the generic host too.
+pub fn default_endpoints(integrator: PosIntegrator, production: bool) -> DefaultEndpoints {
+    let hostname = if production {
+        match integrator {
+            PosIntegrator::Akbank => "https://www.sanalakpos.com",
+            PosIntegrator::Isbank => "https://sanalpos.isbank.com.tr",
+            PosIntegrator::Halkbank => "https://sanalpos.halkbank.com.tr",
+            PosIntegrator::Teb => "https://sanalpos.teb.com.tr",
+            PosIntegrator::Sekerbank => "https://sanalpos.sekerbank.com.tr",
+            PosIntegrator::Ziraatbank => "https://sanalpos2.ziraatbank.com.tr",
+            PosIntegrator::Anadolubank => "https://anadolusanalpos.est.com.tr",
+            PosIntegrator::Ingbank => "https://sanalpos.ingbank.com.tr",
+            PosIntegrator::FibabankAsseco
+            | PosIntegrator::AkbankVpos
+            | PosIntegrator::Denizbank
+            | PosIntegrator::Enpara
+            | PosIntegrator::Fibabank
+            | PosIntegrator::Finansbank
+            | PosIntegrator::Garanti
+            | PosIntegrator::HalkbankVpos
+            | PosIntegrator::IsbankVpos
+            | PosIntegrator::Kuveytturk
+            | PosIntegrator::Vakifbank
+            | PosIntegrator::Vakifkatilim
+            | PosIntegrator::Ykb
+            | PosIntegrator::ZiraatbankInnova
+            | PosIntegrator::Ziraatkatilim
+            | PosIntegrator::Finanskatilim => PAYTEN_TEST_HOST,
+        }
+    } else {
+        match integrator {
+            PosIntegrator::Isbank => "https://istest.asseco-see.com.tr",
+            PosIntegrator::Ziraatbank => "https://torus-stage-ziraat.asseco-see.com.tr",
+            PosIntegrator::Akbank
+            | PosIntegrator::Halkbank
+            | PosIntegrator::Teb
+            | PosIntegrator::Sekerbank
+            | PosIntegrator::Anadolubank
+            | PosIntegrator::Ingbank
+            | PosIntegrator::FibabankAsseco
+            | PosIntegrator::AkbankVpos
+            | PosIntegrator::Denizbank
+            | PosIntegrator::Enpara
+            | PosIntegrator::Fibabank
+            | PosIntegrator::Finansbank
+            | PosIntegrator::Garanti
+            | PosIntegrator::HalkbankVpos
+            | PosIntegrator::IsbankVpos
+            | PosIntegrator::Kuveytturk
+            | PosIntegrator::Vakifbank
+            | PosIntegrator::Vakifkatilim
+            | PosIntegrator::Ykb
+            | PosIntegrator::ZiraatbankInnova
+            | PosIntegrator::Ziraatkatilim
+            | PosIntegrator::Finanskatilim => PAYTEN_TEST_HOST,
+        }
+    };
     DefaultEndpoints {
-        hostname: "https://entegrasyon.asseco-see.com.tr".into(),
-        path: "/fim/api".into(),
-        threeds_path: "/fim/est3Dgate".into(),
+        hostname: hostname.to_owned(),
+        path: API_PATH.to_owned(),
+        threeds_path: THREEDS_PATH.to_owned(),
     }
 }
 
@@ -33,51 +218,77 @@ impl Connector for Nestpay {
     fn family(&self) -> ConnectorFamily {
         ConnectorFamily::Nestpay
     }
+
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Capabilities {
+            sale: true,
+            pre_auth: true,
+            post_auth: true,
+            void: true,
+            refund: true,
+            partial_refund: true,
+            sync_payment: true,
+            sync_refund: true,
+        }
     }
+
     async fn authorize(
         &self,
-        _: &PosConfig,
-        _: &AuthorizeRequest<'_>,
+        pos: &PosConfig,
+        request: &AuthorizeRequest<'_>,
     ) -> Result<Outcome, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "authorize",
-        })
+        let body = wire::authorize_request(credentials(pos, request.order_id)?, request);
+        let response = self.call(pos, "authorize", request.order_id, body).await?;
+        wire::outcome(&response)
     }
+
     async fn capture(
         &self,
-        _: &PosConfig,
-        _: &CaptureRequest<'_>,
+        pos: &PosConfig,
+        request: &CaptureRequest<'_>,
     ) -> Result<Outcome, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "capture",
-        })
+        let body = wire::capture_request(credentials(pos, request.order_id)?, request);
+        let response = self.call(pos, "capture", request.order_id, body).await?;
+        wire::outcome(&response)
     }
-    async fn void(&self, _: &PosConfig, _: &VoidRequest<'_>) -> Result<Outcome, ConnectorError> {
-        Err(ConnectorError::Unsupported { operation: "void" })
+
+    async fn void(
+        &self,
+        pos: &PosConfig,
+        request: &VoidRequest<'_>,
+    ) -> Result<Outcome, ConnectorError> {
+        let body = wire::void_request(credentials(pos, request.order_id)?, request.order_id);
+        let response = self.call(pos, "void", request.order_id, body).await?;
+        wire::outcome(&response)
     }
+
     async fn refund(
         &self,
-        _: &PosConfig,
-        _: &RefundRequest<'_>,
+        pos: &PosConfig,
+        request: &RefundRequest<'_>,
     ) -> Result<Outcome, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "refund",
-        })
+        let body = wire::refund_request(credentials(pos, request.order_id)?, request);
+        let response = self.call(pos, "refund", request.order_id, body).await?;
+        wire::outcome(&response)
     }
-    async fn sync_payment(&self, _: &PosConfig, _: &str) -> Result<PaymentSync, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "sync_payment",
-        })
+
+    async fn sync_payment(
+        &self,
+        pos: &PosConfig,
+        order_id: &str,
+    ) -> Result<PaymentSync, ConnectorError> {
+        let body = wire::status_request(credentials(pos, order_id)?, order_id);
+        let response = self.call(pos, "sync_payment", order_id, body).await?;
+        wire::payment_sync(&response)
     }
+
     async fn sync_refunds(
         &self,
-        _: &PosConfig,
-        _: &str,
+        pos: &PosConfig,
+        order_id: &str,
     ) -> Result<Vec<BankCredit>, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "sync_refunds",
-        })
+        let body = wire::history_request(credentials(pos, order_id)?, order_id);
+        let response = self.call(pos, "sync_refunds", order_id, body).await?;
+        wire::bank_credits(&response)
     }
 }

@@ -1,0 +1,240 @@
+//! The response envelope: `{"data": …}` on success and
+//! `{"errors": {errorCode, errorDescription, errorGroup, providerError}}` on failure, a
+//! request id on every response, and error descriptions in the `lang` the client asked for.
+//!
+//! Handlers return [`ApiError`]; its `IntoResponse` stashes the error in the response's
+//! extensions and [`layer`] renders it, because only the layer sees the request's `lang`
+//! header. The layer also logs every failure with its cause, so errors themselves never
+//! carry internal detail to the client.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::enums::ErrorGroup;
+use engine::EngineError;
+use serde_json::{Value, json};
+
+/// A failed request, before it is rendered.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub description_en: String,
+    pub description_tr: String,
+    pub group: Option<String>,
+    pub provider_code: Option<String>,
+    pub provider_message: Option<String>,
+    /// Logged, never sent.
+    pub cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        en: impl Into<String>,
+        tr: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            description_en: en.into(),
+            description_tr: tr.into(),
+            group: None,
+            provider_code: None,
+            provider_message: None,
+            cause: None,
+        }
+    }
+
+    /// A 400 with the same text in both languages (field-level messages name fields).
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError::new(StatusCode::BAD_REQUEST, code, message.clone(), message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "4040",
+            format!("{what} not found"),
+            format!("{what} bulunamadı"),
+        )
+    }
+
+    pub fn internal(cause: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "1",
+            "internal error, see the request id",
+            "sistem hatası, istek numarasını iletiniz",
+        );
+        e.group = Some("UNKNOWN".into());
+        e.cause = Some(cause.into());
+        e
+    }
+
+    /// The English body, as stored for idempotent replays.
+    pub fn into_response_body(self) -> Value {
+        self.body(false)
+    }
+
+    fn body(&self, turkish: bool) -> Value {
+        let mut errors = json!({
+            "errorCode": self.code,
+            "errorDescription": if turkish { &self.description_tr } else { &self.description_en },
+        });
+        if let Some(group) = &self.group {
+            errors["errorGroup"] = json!(group);
+        }
+        if self.provider_code.is_some() || self.provider_message.is_some() {
+            errors["providerError"] = json!({
+                "errorCode": self.provider_code,
+                "errorMessage": self.provider_message,
+            });
+        }
+        json!({ "errors": errors })
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        match error {
+            EngineError::Validation { code, message } => ApiError::bad_request(code, message),
+            EngineError::NotFound(what) => ApiError::not_found(what),
+            EngineError::Declined {
+                group,
+                provider_code,
+                provider_message,
+            } => {
+                let mut e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    group.error_code(),
+                    group.description(false),
+                    group.description(true),
+                );
+                e.group = Some(group.as_str().to_owned());
+                e.provider_code = provider_code;
+                e.provider_message = provider_message;
+                e
+            }
+            EngineError::Refused { code, message } => {
+                let mut e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code,
+                    message.clone(),
+                    message,
+                );
+                e.group = Some(ErrorGroup::InvalidTransaction.as_str().to_owned());
+                e
+            }
+            EngineError::OutcomeUnknown => {
+                let mut e = ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    ErrorGroup::BankNotAvailable.error_code(),
+                    "the bank did not answer; the outcome is being resolved with the bank's status inquiry, retrieve the payment later",
+                    "banka yanıt vermedi; sonuç bankanın durum sorgusuyla netleştiriliyor, ödemeyi daha sonra sorgulayınız",
+                );
+                e.group = Some(ErrorGroup::BankNotAvailable.as_str().to_owned());
+                e
+            }
+            EngineError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body(false))).into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// `{"data": value}` with HTTP 200.
+pub fn data(value: Value) -> Response {
+    Json(json!({ "data": value })).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "4041",
+        "no such endpoint",
+        "böyle bir servis yok",
+    )
+}
+
+/// A request id for this request: the client's `x-request-id` if it sent a sane one.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// Outermost layer: request id, access log, and rendering of every error response.
+pub async fn layer(request: Request, next: Next) -> Response {
+    let id = request_id(&request);
+    let turkish = request
+        .headers()
+        .get("lang")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|l| l.eq_ignore_ascii_case("tr"));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id);
+    let started = std::time::Instant::now();
+    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
+    let status = response.status();
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        if let Some(cause) = &error.cause {
+            tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), %cause, "request failed");
+        } else {
+            tracing::info!(request_id = %id, %method, %path, status = status.as_u16(), code = %error.code, "request refused");
+        }
+        let body = error.body(turkish);
+        response = (error.status, Json(body)).into_response();
+    } else if status.is_client_error() || status.is_server_error() {
+        // Errors produced outside our handlers (405 from the router, 413 from a limit).
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if !is_json {
+            let error = match status {
+                StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+                    status,
+                    "4050",
+                    "method not allowed",
+                    "bu metod desteklenmiyor",
+                ),
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                    status,
+                    "4130",
+                    "request body too large",
+                    "istek gövdesi çok büyük",
+                ),
+                _ => ApiError::new(status, "4000", "request refused", "istek reddedildi"),
+            };
+            response = (status, Json(error.body(turkish))).into_response();
+        }
+    } else {
+        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request served");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// An empty 200 for void calls (DELETE, status changes).
+pub fn empty() -> Response {
+    Response::new(Body::empty())
+}

@@ -1,0 +1,631 @@
+//! Card payments: create (sale or pre-authorisation), capture (post-auth), and applying a
+//! bank outcome or a status-inquiry result to a payment.
+
+use connectors::{
+    Approval, AuthorizeKind, AuthorizeRequest, BankOrderState, CaptureRequest, Decline, Outcome,
+    PaymentSync,
+};
+use domain::bin;
+use domain::card::CardDetails;
+use domain::enums::{
+    ConnectorFamily, ErrorGroup, PaymentAuthenticationType, PaymentGroup, PaymentPhase,
+    PaymentSource, PaymentStatus, PosIntegrator, PosStatus,
+};
+use domain::money::{Currency, MinorUnits};
+use store::rows::{
+    AttemptRow, ErrorDoc, NewAttempt, NewPayment, NewPaymentItem, PaymentDoc, PaymentItemRow,
+    PaymentRow, PosRow, attempt_state,
+};
+
+use crate::{Engine, EngineError, Result, new_order_id, validation};
+
+pub const OPERATION_SALE: &str = "sale";
+pub const OPERATION_PRE_AUTH: &str = "pre_auth";
+pub const OPERATION_CAPTURE: &str = "capture";
+
+/// Installments Turkish banks offer: 1 (single payment) up to 12.
+pub const INSTALLMENT_MAX: u32 = 12;
+
+#[derive(Debug, Clone)]
+pub struct PaymentItemInput {
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub price: MinorUnits,
+    pub sub_merchant_member_id: Option<i64>,
+    pub sub_merchant_member_price: Option<MinorUnits>,
+}
+
+/// A validated `CreatePaymentRequest`.
+#[derive(Debug, Clone)]
+pub struct CreatePayment {
+    pub price: MinorUnits,
+    pub paid_price: MinorUnits,
+    pub currency: Currency,
+    pub installment: u32,
+    pub phase: PaymentPhase,
+    pub payment_group: PaymentGroup,
+    pub source: PaymentSource,
+    pub conversation_id: Option<String>,
+    pub external_id: Option<String>,
+    pub bank_order_id: Option<String>,
+    pub buyer_member_id: Option<i64>,
+    pub pos_alias: Option<String>,
+    pub client_ip: Option<String>,
+    pub payment_channel: Option<String>,
+    pub card: CardDetails,
+    pub items: Vec<PaymentItemInput>,
+    pub additional_params: Option<serde_json::Value>,
+}
+
+/// A payment with its items, as the API renders it.
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    pub payment: PaymentRow,
+    pub items: Vec<PaymentItemRow>,
+}
+
+/// Splits `paid` over items in proportion to their prices, exactly: each item gets the
+/// floor of its share and the last item the remainder, so the parts always sum to `paid`.
+pub fn split_paid_price(paid: i64, prices: &[i64]) -> Vec<i64> {
+    let total: i128 = prices.iter().map(|p| i128::from(*p)).sum();
+    if total == 0 || prices.is_empty() {
+        return prices.to_vec();
+    }
+    let mut parts: Vec<i64> = prices
+        .iter()
+        .map(|p| i64::try_from(i128::from(paid) * i128::from(*p) / total).unwrap_or(0))
+        .collect();
+    let assigned: i64 = parts.iter().sum();
+    if let Some(last) = parts.last_mut() {
+        *last += paid - assigned;
+    }
+    parts
+}
+
+fn error_doc(decline: &Decline, turkish: bool) -> ErrorDoc {
+    ErrorDoc {
+        error_code: decline.group.error_code().to_owned(),
+        error_description: decline.group.description(turkish).to_owned(),
+        error_group: decline.group.as_str().to_owned(),
+        provider_error_code: Some(decline.code.clone()).filter(|c| !c.is_empty()),
+        provider_error_message: Some(decline.message.clone()).filter(|m| !m.is_empty()),
+    }
+}
+
+fn decline_error(decline: &Decline) -> EngineError {
+    EngineError::Declined {
+        group: decline.group,
+        provider_code: Some(decline.code.clone()).filter(|c| !c.is_empty()),
+        provider_message: Some(decline.message.clone()).filter(|m| !m.is_empty()),
+    }
+}
+
+fn apply_approval(doc: &mut PaymentDoc, approval: &Approval) {
+    doc.auth_code = approval.auth_code.clone();
+    doc.host_reference = approval.host_reference.clone();
+    doc.trans_id = approval.transaction_id.clone();
+    doc.error = None;
+}
+
+fn pos_allows_non_3ds(pos: &PosRow) -> bool {
+    let types = &pos.doc.enabled_payment_authentication_types;
+    types.is_empty()
+        || types
+            .iter()
+            .any(|t| t == PaymentAuthenticationType::NonThreeDs.as_str())
+}
+
+fn pos_family(pos: &PosRow) -> Option<ConnectorFamily> {
+    PosIntegrator::parse(&pos.pos_integrator).and_then(|i| i.family())
+}
+
+fn pos_takes_payments(pos: &PosRow) -> bool {
+    pos.status == PosStatus::Active.as_str() || pos.status == PosStatus::Autopilot.as_str()
+}
+
+impl Engine {
+    /// Picks the POS for a payment: the requested alias, else the first active POS (by
+    /// `orderNumber`) for the currency. Smart routing replaces the second rule later.
+    async fn choose_pos(&self, merchant_id: i64, request: &CreatePayment) -> Result<PosRow> {
+        let poses = self.store.poses(merchant_id).await?;
+        if let Some(alias) = &request.pos_alias {
+            let pos = poses
+                .into_iter()
+                .find(|p| &p.alias == alias)
+                .ok_or_else(|| validation("4004", format!("no merchant POS with alias {alias}")))?;
+            if !pos_takes_payments(&pos) {
+                return Err(validation(
+                    "4006",
+                    format!("merchant POS {alias} is not active"),
+                ));
+            }
+            if pos.currency != request.currency.code() {
+                return Err(validation(
+                    "4007",
+                    format!("merchant POS {alias} does not take {}", request.currency),
+                ));
+            }
+            if !pos_allows_non_3ds(&pos) {
+                return Err(validation(
+                    "4008",
+                    format!("merchant POS {alias} requires 3D Secure"),
+                ));
+            }
+            if pos_family(&pos).is_none() {
+                return Err(validation("4005", "merchant POS has no connector"));
+            }
+            return Ok(pos);
+        }
+        poses
+            .into_iter()
+            .find(|p| {
+                pos_takes_payments(p)
+                    && p.currency == request.currency.code()
+                    && pos_allows_non_3ds(p)
+                    && pos_family(p).is_some()
+                    && (request.installment <= 1 || p.doc.enable_installment)
+            })
+            .ok_or_else(|| {
+                validation(
+                    "4009",
+                    format!("no active merchant POS takes {} payments", request.currency),
+                )
+            })
+    }
+
+    pub async fn create_payment(
+        &self,
+        merchant_id: i64,
+        request: CreatePayment,
+    ) -> Result<PaymentView> {
+        let now = self.clock.now();
+        let today = now.with_timezone(&self.config.zone).date_naive();
+        if request.card.expiry.is_expired_on(today) {
+            return Err(EngineError::Declined {
+                group: ErrorGroup::ExpiredCard,
+                provider_code: None,
+                provider_message: None,
+            });
+        }
+        let pos = self.choose_pos(merchant_id, &request).await?;
+        if request.installment > 1 && !pos.doc.enable_installment {
+            return Err(validation(
+                "4103",
+                "installments are not enabled on this POS",
+            ));
+        }
+        if request.card.cvc.is_none() && !pos.doc.enable_payment_without_cvc {
+            return Err(validation("4012", "cvc is required"));
+        }
+        let connector_family = pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
+        let pos_config = self.pos_config(&pos)?;
+        let bin_info = bin::lookup(request.card.number.bin8());
+        let (bank_id, _) = PosIntegrator::parse(&pos.pos_integrator)
+            .map(|i| i.bank())
+            .unwrap_or((0, ""));
+        let doc = PaymentDoc {
+            payment_type: "CARD_PAYMENT".into(),
+            payment_channel: request.payment_channel.clone(),
+            client_ip: request.client_ip.clone(),
+            card_holder_name: Some(request.card.holder_name.clone()),
+            card_type: bin_info
+                .as_ref()
+                .and_then(|b| b.card_type)
+                .map(|t| t.as_str().to_owned()),
+            card_association: bin_info
+                .as_ref()
+                .and_then(|b| b.association)
+                .map(|a| a.as_str().to_owned()),
+            card_brand: bin_info
+                .as_ref()
+                .and_then(|b| b.card_brand)
+                .map(str::to_owned),
+            card_issuer_bank_name: bin_info.as_ref().and_then(|b| b.bank_name.clone()),
+            card_issuer_bank_id: bin_info.as_ref().and_then(|b| b.bank_code).map(i64::from),
+            requested_pos_alias: request.pos_alias.clone(),
+            pos_name: Some(pos.name.clone()),
+            pos_alias: Some(pos.alias.clone()),
+            pos_bank_id: Some(i64::from(bank_id)),
+            additional_params: request.additional_params.clone(),
+            ..PaymentDoc::default()
+        };
+        let prices: Vec<i64> = request.items.iter().map(|i| i.price.get()).collect();
+        let paid_parts = split_paid_price(request.paid_price.get(), &prices);
+        let items: Vec<NewPaymentItem> = request
+            .items
+            .iter()
+            .zip(paid_parts)
+            .map(|(item, paid)| NewPaymentItem {
+                name: item.name.clone(),
+                external_id: item.external_id.clone(),
+                price_minor: item.price.get(),
+                paid_price_minor: paid,
+                sub_merchant_member_id: item.sub_merchant_member_id,
+                sub_merchant_member_price_minor: item
+                    .sub_merchant_member_price
+                    .map(MinorUnits::get),
+            })
+            .collect();
+        let (operation, kind) = match request.phase {
+            PaymentPhase::PreAuth => (OPERATION_PRE_AUTH, AuthorizeKind::PreAuth),
+            PaymentPhase::Auth | PaymentPhase::PostAuth => (OPERATION_SALE, AuthorizeKind::Sale),
+        };
+        let order_id = request.bank_order_id.clone().unwrap_or_else(new_order_id);
+        let now_ms = now.timestamp_millis();
+        let (payment_id, attempt_id) = self
+            .store
+            .insert_payment(
+                &NewPayment {
+                    merchant_id,
+                    status: PaymentStatus::Waiting.as_str().to_owned(),
+                    phase: request.phase.as_str().to_owned(),
+                    price_minor: request.price.get(),
+                    paid_price_minor: request.paid_price.get(),
+                    currency: request.currency.code().to_owned(),
+                    installment: i64::from(request.installment.max(1)),
+                    payment_group: request.payment_group.as_str().to_owned(),
+                    payment_source: request.source.as_str().to_owned(),
+                    conversation_id: request.conversation_id.clone(),
+                    external_id: request.external_id.clone(),
+                    buyer_member_id: request.buyer_member_id,
+                    pos_id: pos.id,
+                    bin_number: Some(request.card.number.bin6().to_owned()),
+                    last_four: Some(request.card.number.last_four().to_owned()),
+                    doc,
+                    created_at: now_ms,
+                },
+                &items,
+                &NewAttempt {
+                    pos_id: pos.id,
+                    order_id: order_id.clone(),
+                    operation: operation.to_owned(),
+                    amount_minor: request.paid_price.get(),
+                    created_at: now_ms,
+                },
+                self.inquiry_due_after_call(now_ms),
+            )
+            .await
+            .map_err(|e| match e {
+                store::StoreError::Duplicate(_) => {
+                    validation("4010", "bankOrderId was used before")
+                }
+                other => other.into(),
+            })?;
+        tracing::info!(
+            payment_id,
+            attempt_id,
+            connector = connector_family.as_str(),
+            pos_id = pos.id,
+            "authorizing"
+        );
+        let connector = self.connectors.get(connector_family);
+        let outcome = connector
+            .authorize(
+                &pos_config,
+                &AuthorizeRequest {
+                    order_id: &order_id,
+                    kind,
+                    amount: request.paid_price,
+                    currency: request.currency,
+                    installment: request.installment,
+                    card: &request.card,
+                    client_ip: request.client_ip.as_deref(),
+                },
+            )
+            .await;
+        let attempt = self
+            .store
+            .attempt(attempt_id)
+            .await?
+            .ok_or(EngineError::NotFound("attempt"))?;
+        match outcome {
+            Ok(outcome) => {
+                self.apply_outcome(&attempt, outcome.clone()).await?;
+                let view = self.payment_view(merchant_id, payment_id).await?;
+                if let Outcome::Declined(decline) = outcome {
+                    return Err(decline_error(&decline));
+                }
+                Ok(view)
+            }
+            Err(error) if error.nothing_was_sent() => {
+                let decline = Decline {
+                    group: ErrorGroup::InvalidMerchantOrPos,
+                    code: String::new(),
+                    message: error.to_string(),
+                };
+                self.apply_outcome(&attempt, Outcome::Declined(decline.clone()))
+                    .await?;
+                Err(decline_error(&decline))
+            }
+            Err(error) => {
+                tracing::warn!(payment_id, attempt_id, %error, "bank outcome unknown; asking the bank");
+                self.store
+                    .mark_attempt_unknown(attempt_id, self.now_ms() + 2_000, self.now_ms())
+                    .await?;
+                // One immediate status inquiry settles most blips; if the bank is still
+                // silent the recovery task keeps asking, and the payment stays WAITING.
+                let _ = self.sync_attempt(&attempt).await;
+                let view = self.payment_view(merchant_id, payment_id).await?;
+                if view.payment.status == PaymentStatus::Failure.as_str() {
+                    if let Some(e) = &view.payment.doc.error {
+                        return Err(EngineError::Declined {
+                            group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
+                            provider_code: e.provider_error_code.clone(),
+                            provider_message: e.provider_error_message.clone(),
+                        });
+                    }
+                }
+                Ok(view)
+            }
+        }
+    }
+
+    /// When the recovery task may look at an attempt that is in flight now: after the bank
+    /// timeout, with a margin, so it never races a live request.
+    pub(crate) fn inquiry_due_after_call(&self, now_ms: i64) -> i64 {
+        let timeout_ms = i64::try_from(self.config.bank_timeout.as_millis()).unwrap_or(30_000);
+        now_ms + timeout_ms + 5_000
+    }
+
+    pub async fn payment_view(&self, merchant_id: i64, payment_id: i64) -> Result<PaymentView> {
+        let payment = self
+            .store
+            .payment_fresh(merchant_id, payment_id)
+            .await?
+            .ok_or(EngineError::NotFound("payment"))?;
+        let items = self.store.payment_items(payment_id).await?;
+        Ok(PaymentView { payment, items })
+    }
+
+    /// Applies a fact from the bank to an attempt and its payment, exactly once.
+    pub(crate) async fn apply_outcome(&self, attempt: &AttemptRow, outcome: Outcome) -> Result<()> {
+        let mut payment = self
+            .store
+            .payment_fresh(attempt.merchant_id, attempt.payment_id)
+            .await?
+            .ok_or(EngineError::NotFound("payment"))?;
+        let now = self.now_ms();
+        let (state, error) = match &outcome {
+            Outcome::Approved(approval) => {
+                match attempt.operation.as_str() {
+                    OPERATION_CAPTURE => {
+                        payment.doc.pre_auth_minor = Some(payment.paid_price_minor);
+                        payment.paid_price_minor = attempt.amount_minor;
+                        payment.captured_minor = attempt.amount_minor;
+                        payment.phase = PaymentPhase::PostAuth.as_str().to_owned();
+                        payment.doc.auth_code =
+                            approval.auth_code.clone().or(payment.doc.auth_code);
+                        payment.doc.host_reference = approval
+                            .host_reference
+                            .clone()
+                            .or(payment.doc.host_reference);
+                        payment.doc.trans_id =
+                            approval.transaction_id.clone().or(payment.doc.trans_id);
+                    }
+                    OPERATION_PRE_AUTH => {
+                        apply_approval(&mut payment.doc, approval);
+                        payment.status = PaymentStatus::Success.as_str().to_owned();
+                        payment.captured_minor = 0;
+                        payment.doc.order_id = Some(attempt.order_id.clone());
+                    }
+                    _ => {
+                        apply_approval(&mut payment.doc, approval);
+                        payment.status = PaymentStatus::Success.as_str().to_owned();
+                        payment.captured_minor = attempt.amount_minor;
+                        payment.doc.order_id = Some(attempt.order_id.clone());
+                    }
+                }
+                (attempt_state::APPROVED, None)
+            }
+            Outcome::Declined(decline) => {
+                if attempt.operation != OPERATION_CAPTURE {
+                    payment.status = PaymentStatus::Failure.as_str().to_owned();
+                    payment.doc.error = Some(error_doc(decline, false));
+                    payment.doc.order_id = Some(attempt.order_id.clone());
+                }
+                (
+                    attempt_state::DECLINED,
+                    Some((decline.code.as_str(), decline.message.as_str())),
+                )
+            }
+        };
+        let applied = self
+            .store
+            .resolve_attempt(attempt.id, state, error, &payment, now)
+            .await?;
+        if !applied {
+            tracing::info!(
+                attempt_id = attempt.id,
+                "attempt was already resolved; outcome ignored"
+            );
+        }
+        Ok(())
+    }
+
+    /// Asks the bank what became of an attempt and applies the answer. `Ok(false)` means the
+    /// bank could not say yet (the attempt stays unknown).
+    pub async fn sync_attempt(&self, attempt: &AttemptRow) -> Result<bool> {
+        let pos = self
+            .store
+            .pos_any_status(attempt.merchant_id, attempt.pos_id)
+            .await?
+            .ok_or(EngineError::NotFound("merchant pos"))?;
+        let family = pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
+        let config = self.pos_config(&pos)?;
+        let sync = match self
+            .connectors
+            .get(family)
+            .sync_payment(&config, &attempt.order_id)
+            .await
+        {
+            Ok(sync) => sync,
+            Err(error) => {
+                tracing::warn!(attempt_id = attempt.id, %error, "status inquiry failed; will ask again");
+                return Ok(false);
+            }
+        };
+        tracing::info!(attempt_id = attempt.id, ?sync, "status inquiry answered");
+        let outcome = match (attempt.operation.as_str(), sync) {
+            (_, PaymentSync::NotFound) => Outcome::Declined(Decline {
+                group: ErrorGroup::BankNotAvailable,
+                code: String::new(),
+                message: "the bank has no record of this order".into(),
+            }),
+            (_, PaymentSync::Declined(decline)) => Outcome::Declined(decline),
+            (OPERATION_CAPTURE, PaymentSync::Approved { approval, state }) => match state {
+                BankOrderState::Captured | BankOrderState::Refunded => Outcome::Approved(approval),
+                BankOrderState::PreAuthorized => Outcome::Declined(Decline {
+                    group: ErrorGroup::BankNotAvailable,
+                    code: String::new(),
+                    message: "the capture did not reach the bank".into(),
+                }),
+                BankOrderState::Voided => Outcome::Declined(Decline {
+                    group: ErrorGroup::InvalidTransaction,
+                    code: String::new(),
+                    message: "the order is voided".into(),
+                }),
+            },
+            (_, PaymentSync::Approved { approval, .. }) => Outcome::Approved(approval),
+        };
+        self.apply_outcome(attempt, outcome).await?;
+        Ok(true)
+    }
+
+    /// Captures a pre-authorisation (post-auth) for `paid_price`, at most what was authorised.
+    pub async fn post_auth(
+        &self,
+        merchant_id: i64,
+        payment_id: i64,
+        paid_price: Option<MinorUnits>,
+    ) -> Result<PaymentView> {
+        let payment = self
+            .store
+            .payment_fresh(merchant_id, payment_id)
+            .await?
+            .ok_or(EngineError::NotFound("payment"))?;
+        if payment.status != PaymentStatus::Success.as_str()
+            || payment.phase != PaymentPhase::PreAuth.as_str()
+        {
+            return Err(EngineError::Refused {
+                code: "4201",
+                message: "only a successful PRE_AUTH payment can be captured".into(),
+            });
+        }
+        if payment.voided {
+            return Err(EngineError::Refused {
+                code: "4202",
+                message: "the pre-authorisation was cancelled".into(),
+            });
+        }
+        let amount = paid_price.unwrap_or(MinorUnits::from_stored(payment.paid_price_minor));
+        if amount.get() > payment.paid_price_minor {
+            return Err(validation(
+                "4203",
+                "paidPrice cannot exceed the pre-authorised amount",
+            ));
+        }
+        let currency: Currency = payment
+            .currency
+            .parse()
+            .map_err(|_| EngineError::Internal("currency".into()))?;
+        let order_id = payment
+            .doc
+            .order_id
+            .clone()
+            .ok_or(EngineError::Internal("missing order id".into()))?;
+        let pos_id = payment
+            .pos_id
+            .ok_or(EngineError::Internal("missing pos".into()))?;
+        let pos = self
+            .store
+            .pos_any_status(merchant_id, pos_id)
+            .await?
+            .ok_or(EngineError::NotFound("merchant pos"))?;
+        let family = pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
+        let config = self.pos_config(&pos)?;
+        let now = self.now_ms();
+        let attempt_id = self
+            .store
+            .insert_attempt(
+                payment_id,
+                merchant_id,
+                &NewAttempt {
+                    pos_id,
+                    order_id: order_id.clone(),
+                    operation: OPERATION_CAPTURE.into(),
+                    amount_minor: amount.get(),
+                    created_at: now,
+                },
+                self.inquiry_due_after_call(now),
+            )
+            .await
+            .map_err(|e| match e {
+                store::StoreError::Duplicate(_) => EngineError::Refused {
+                    code: "4204",
+                    message: "this pre-authorisation is already being captured".into(),
+                },
+                other => other.into(),
+            })?;
+        let attempt = self
+            .store
+            .attempt(attempt_id)
+            .await?
+            .ok_or(EngineError::NotFound("attempt"))?;
+        let outcome = self
+            .connectors
+            .get(family)
+            .capture(
+                &config,
+                &CaptureRequest {
+                    order_id: &order_id,
+                    amount,
+                    pre_auth_amount: MinorUnits::from_stored(payment.paid_price_minor),
+                    currency,
+                },
+            )
+            .await;
+        match outcome {
+            Ok(outcome) => {
+                self.apply_outcome(&attempt, outcome.clone()).await?;
+                if let Outcome::Declined(decline) = outcome {
+                    return Err(decline_error(&decline));
+                }
+                self.payment_view(merchant_id, payment_id).await
+            }
+            Err(error) => {
+                tracing::warn!(payment_id, attempt_id, %error, "capture outcome unknown; asking the bank");
+                self.store
+                    .mark_attempt_unknown(attempt_id, self.now_ms() + 2_000, self.now_ms())
+                    .await?;
+                if self.sync_attempt(&attempt).await? {
+                    let view = self.payment_view(merchant_id, payment_id).await?;
+                    if view.payment.phase == PaymentPhase::PostAuth.as_str() {
+                        return Ok(view);
+                    }
+                    return Err(EngineError::Refused {
+                        code: "4205",
+                        message: "the bank did not capture the payment".into(),
+                    });
+                }
+                Err(EngineError::OutcomeUnknown)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_paid_price;
+
+    #[test]
+    fn paid_price_split_is_exact() {
+        assert_eq!(split_paid_price(10000, &[5000, 5000]), vec![5000, 5000]);
+        assert_eq!(
+            split_paid_price(10001, &[3333, 3333, 3334]),
+            vec![3333, 3333, 3335]
+        );
+        assert_eq!(split_paid_price(11000, &[3000, 7000]), vec![3300, 7700]);
+        let parts = split_paid_price(99_999, &[1, 2, 3, 4]);
+        assert_eq!(parts.iter().sum::<i64>(), 99_999);
+    }
+}

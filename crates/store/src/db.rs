@@ -1,0 +1,1324 @@
+//! The [`Store`]: connection set-up, migrations and every query.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::rows::*;
+use crate::{Result, StoreError};
+
+static MIGRATIONS_SQLITE: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static MIGRATIONS_POSTGRES: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Result of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First use: go ahead, then call [`Store::idempotency_finish`].
+    New,
+    /// Seen before with the same request: answer with the stored response.
+    Replay { status: i64, body: String },
+    /// Seen before with a different request body.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    /// Readers. On SQLite several connections read the WAL concurrently.
+    read: AnyPool,
+    /// Writers. On SQLite one connection: SQLite has one writer, and queueing in the pool
+    /// is cheaper and fairer than `SQLITE_BUSY` retries.
+    write: AnyPool,
+    backend: Backend,
+}
+
+/// Values bound to a dynamically built query.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A `WHERE` clause built from optional filters, numbering `$n` placeholders.
+struct Filters {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filters {
+    fn new(merchant_id: i64, column: &str) -> Filters {
+        Filters {
+            clauses: vec![format!("{column} = $1")],
+            args: vec![Arg::Int(merchant_id)],
+        }
+    }
+
+    fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    fn int(&mut self, sql: &str, value: Option<i64>) {
+        if let Some(v) = value {
+            let n = self.next();
+            self.clauses.push(sql.replace('?', &format!("${n}")));
+            self.args.push(Arg::Int(v));
+        }
+    }
+
+    fn text(&mut self, sql: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            let n = self.next();
+            self.clauses.push(sql.replace('?', &format!("${n}")));
+            self.args.push(Arg::Text(v.to_owned()));
+        }
+    }
+
+    fn ints_in(&mut self, column: &str, values: &[i64]) {
+        if values.is_empty() {
+            return;
+        }
+        let mut placeholders = Vec::new();
+        for v in values {
+            placeholders.push(format!("${}", self.next()));
+            self.args.push(Arg::Int(*v));
+        }
+        self.clauses
+            .push(format!("{column} IN ({})", placeholders.join(", ")));
+    }
+
+    fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Int(v) => query.bind(*v),
+            Arg::Text(v) => query.bind(v.as_str()),
+        };
+    }
+    query
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.message().contains("UNIQUE constraint failed")
+                || db.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}
+
+fn offset(page: Page) -> i64 {
+    page.page.max(0).saturating_mul(page.size.max(1))
+}
+
+const MEMBER_COLUMNS: &str = "id, merchant_id, external_id, name, email, is_buyer, is_sub_merchant, member_type, status, doc, created_at, updated_at";
+const POS_COLUMNS: &str = "id, merchant_id, alias, name, status, pos_integrator, currency, order_number, doc, credentials_sealed, commissions, created_at, updated_at";
+const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, created_at, updated_at";
+const ITEM_COLUMNS: &str = "id, payment_id, name, external_id, price_minor, paid_price_minor, refunded_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at";
+const ATTEMPT_COLUMNS: &str = "id, payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, error_code, error_message, created_at, updated_at";
+const REFUND_COLUMNS: &str = "id, merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, doc, created_at, updated_at";
+const REFUND_TX_COLUMNS: &str = "id, merchant_id, refund_id, payment_id, payment_transaction_id, amount_minor, status, conversation_id, is_after_settlement, created_at, updated_at";
+
+fn merchant_from(row: &AnyRow) -> Result<MerchantRow> {
+    Ok(MerchantRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        api_key: row.try_get("api_key")?,
+        secret_key_sealed: row.try_get("secret_key_sealed")?,
+        threeds_callback_key_sealed: row.try_get("threeds_callback_key_sealed")?,
+        hook_key_sealed: row.try_get("hook_key_sealed")?,
+        webhook_url: row.try_get("webhook_url")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn member_from(row: &AnyRow) -> Result<MemberRow> {
+    Ok(MemberRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        external_id: row.try_get("external_id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        is_buyer: flag(row, "is_buyer")?,
+        is_sub_merchant: flag(row, "is_sub_merchant")?,
+        member_type: row.try_get("member_type")?,
+        status: row.try_get("status")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn pos_from(row: &AnyRow) -> Result<PosRow> {
+    Ok(PosRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        alias: row.try_get("alias")?,
+        name: row.try_get("name")?,
+        status: row.try_get("status")?,
+        pos_integrator: row.try_get("pos_integrator")?,
+        currency: row.try_get("currency")?,
+        order_number: row.try_get("order_number")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        credentials_sealed: row.try_get("credentials_sealed")?,
+        commissions: from_json(&row.try_get::<String, _>("commissions")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
+    Ok(PaymentRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        status: row.try_get("status")?,
+        phase: row.try_get("phase")?,
+        price_minor: row.try_get("price_minor")?,
+        paid_price_minor: row.try_get("paid_price_minor")?,
+        currency: row.try_get("currency")?,
+        installment: row.try_get("installment")?,
+        payment_group: row.try_get("payment_group")?,
+        payment_source: row.try_get("payment_source")?,
+        conversation_id: row.try_get("conversation_id")?,
+        external_id: row.try_get("external_id")?,
+        buyer_member_id: row.try_get("buyer_member_id")?,
+        pos_id: row.try_get("pos_id")?,
+        bin_number: row.try_get("bin_number")?,
+        last_four: row.try_get("last_four")?,
+        captured_minor: row.try_get("captured_minor")?,
+        refunded_minor: row.try_get("refunded_minor")?,
+        voided: flag(row, "voided")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn item_from(row: &AnyRow) -> Result<PaymentItemRow> {
+    Ok(PaymentItemRow {
+        id: row.try_get("id")?,
+        payment_id: row.try_get("payment_id")?,
+        name: row.try_get("name")?,
+        external_id: row.try_get("external_id")?,
+        price_minor: row.try_get("price_minor")?,
+        paid_price_minor: row.try_get("paid_price_minor")?,
+        refunded_minor: row.try_get("refunded_minor")?,
+        sub_merchant_member_id: row.try_get("sub_merchant_member_id")?,
+        sub_merchant_member_price_minor: row.try_get("sub_merchant_member_price_minor")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn attempt_from(row: &AnyRow) -> Result<AttemptRow> {
+    Ok(AttemptRow {
+        id: row.try_get("id")?,
+        payment_id: row.try_get("payment_id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        pos_id: row.try_get("pos_id")?,
+        order_id: row.try_get("order_id")?,
+        operation: row.try_get("operation")?,
+        amount_minor: row.try_get("amount_minor")?,
+        state: row.try_get("state")?,
+        error_code: row.try_get("error_code")?,
+        error_message: row.try_get("error_message")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn refund_from(row: &AnyRow) -> Result<RefundRow> {
+    Ok(RefundRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        payment_id: row.try_get("payment_id")?,
+        refund_type: row.try_get("refund_type")?,
+        status: row.try_get("status")?,
+        amount_minor: row.try_get("amount_minor")?,
+        currency: row.try_get("currency")?,
+        conversation_id: row.try_get("conversation_id")?,
+        order_id: row.try_get("order_id")?,
+        bank_operation: row.try_get("bank_operation")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn refund_tx_from(row: &AnyRow) -> Result<RefundTransactionRow> {
+    Ok(RefundTransactionRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        refund_id: row.try_get("refund_id")?,
+        payment_id: row.try_get("payment_id")?,
+        payment_transaction_id: row.try_get("payment_transaction_id")?,
+        amount_minor: row.try_get("amount_minor")?,
+        status: row.try_get("status")?,
+        conversation_id: row.try_get("conversation_id")?,
+        is_after_settlement: flag(row, "is_after_settlement")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Connects to `sqlite://path` (the file is created) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let url = if url.contains('?') || url.contains(":memory:") {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            let options = || {
+                AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            // Every acknowledged write must survive a power cut.
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = options().max_connections(1).connect(&url).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&write)
+                .await?;
+            let read = options().max_connections(4).connect(&url).await?;
+            Ok(Store {
+                read,
+                write,
+                backend: Backend::Sqlite,
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?;
+            Ok(Store {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+            })
+        } else {
+            Err(StoreError::Database(sqlx::Error::Configuration(
+                "database url must start with sqlite: or postgres:".into(),
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => MIGRATIONS_SQLITE.run(&self.write).await?,
+            Backend::Postgres => MIGRATIONS_POSTGRES.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    // ---- merchants -------------------------------------------------------------------
+
+    pub async fn insert_merchant(&self, m: &NewMerchant) -> Result<i64> {
+        let result = sqlx::query(
+            "INSERT INTO merchants (name, api_key, secret_key_sealed, threeds_callback_key_sealed, hook_key_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&m.name)
+        .bind(&m.api_key)
+        .bind(&m.secret_key_sealed)
+        .bind(&m.threeds_callback_key_sealed)
+        .bind(&m.hook_key_sealed)
+        .bind(m.created_at)
+        .fetch_one(&self.write)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("api key")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn merchant_by_api_key(&self, api_key: &str) -> Result<Option<MerchantRow>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE api_key = $1")
+            .bind(api_key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(merchant_from).transpose()
+    }
+
+    pub async fn merchant_by_id(&self, id: i64) -> Result<Option<MerchantRow>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(merchant_from).transpose()
+    }
+
+    pub async fn count_merchants(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM merchants")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    // ---- members ---------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_member(&self, m: &MemberRow) -> Result<i64> {
+        let result = sqlx::query(
+            "INSERT INTO members (merchant_id, external_id, name, email, is_buyer, is_sub_merchant, member_type, status, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(m.merchant_id)
+        .bind(m.external_id.as_deref())
+        .bind(m.name.as_deref())
+        .bind(m.email.as_deref())
+        .bind(i64::from(m.is_buyer))
+        .bind(i64::from(m.is_sub_merchant))
+        .bind(m.member_type.as_deref())
+        .bind(&m.status)
+        .bind(to_json(&m.doc)?)
+        .bind(m.created_at)
+        .bind(m.updated_at)
+        .fetch_one(&self.write)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("memberExternalId")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn update_member(&self, m: &MemberRow) -> Result<()> {
+        let result = sqlx::query(
+            "UPDATE members SET name = $1, email = $2, is_buyer = $3, is_sub_merchant = $4, member_type = $5, doc = $6, updated_at = $7 WHERE id = $8 AND merchant_id = $9",
+        )
+        .bind(m.name.as_deref())
+        .bind(m.email.as_deref())
+        .bind(i64::from(m.is_buyer))
+        .bind(i64::from(m.is_sub_merchant))
+        .bind(m.member_type.as_deref())
+        .bind(to_json(&m.doc)?)
+        .bind(m.updated_at)
+        .bind(m.id)
+        .bind(m.merchant_id)
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict("member not found"));
+        }
+        Ok(())
+    }
+
+    pub async fn member(&self, merchant_id: i64, id: i64) -> Result<Option<MemberRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(member_from).transpose()
+    }
+
+    pub async fn search_members(
+        &self,
+        merchant_id: i64,
+        filter: &MemberFilter,
+        page: Page,
+    ) -> Result<Paged<MemberRow>> {
+        let mut f = Filters::new(merchant_id, "merchant_id");
+        f.int("is_buyer = ?", filter.is_buyer.map(i64::from));
+        f.int("is_sub_merchant = ?", filter.is_sub_merchant.map(i64::from));
+        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
+        f.text("name LIKE ?", like.as_deref());
+        f.text("member_type = ?", filter.member_type.as_deref());
+        f.text("external_id = ?", filter.external_id.as_deref());
+        f.ints_in("id", &filter.member_ids);
+        self.paged(
+            &format!("SELECT {MEMBER_COLUMNS} FROM members"),
+            "members",
+            &f,
+            page,
+            member_from,
+        )
+        .await
+    }
+
+    async fn paged<T>(
+        &self,
+        select: &str,
+        table: &str,
+        f: &Filters,
+        page: Page,
+        map: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Paged<T>> {
+        let where_sql = f.sql();
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {where_sql}");
+        let total: i64 = bind_all(sqlx::query(&count_sql), &f.args)
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        let n = f.next();
+        let list_sql = format!(
+            "{select} WHERE {where_sql} ORDER BY id DESC LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let rows = bind_all(sqlx::query(&list_sql), &f.args)
+            .bind(page.size)
+            .bind(offset(page))
+            .fetch_all(&self.read)
+            .await?;
+        let items = rows.iter().map(map).collect::<Result<Vec<T>>>()?;
+        Ok(Paged {
+            items,
+            page: page.page,
+            size: page.size,
+            total_size: total,
+        })
+    }
+
+    // ---- merchant POSes --------------------------------------------------------------
+
+    pub async fn insert_pos(&self, pos: &PosRow) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO merchant_poses (merchant_id, alias, name, status, pos_integrator, currency, order_number, doc, credentials_sealed, commissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(pos.merchant_id)
+        .bind(format!("pending-{}", pos.created_at))
+        .bind(&pos.name)
+        .bind(&pos.status)
+        .bind(&pos.pos_integrator)
+        .bind(&pos.currency)
+        .bind(pos.order_number)
+        .bind(to_json(&pos.doc)?)
+        .bind(&pos.credentials_sealed)
+        .bind(to_json(&pos.commissions)?)
+        .bind(pos.created_at)
+        .bind(pos.updated_at)
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match row {
+            Ok(row) => row.try_get("id")?,
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate("alias")),
+            Err(e) => return Err(e.into()),
+        };
+        // Craftgate aliases read `<bank code>-<integrator>-<id>`; the id is known only now.
+        let alias = pos.alias.replace("{id}", &id.to_string());
+        sqlx::query("UPDATE merchant_poses SET alias = $1 WHERE id = $2")
+            .bind(&alias)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn update_pos(&self, pos: &PosRow) -> Result<()> {
+        let result = sqlx::query(
+            "UPDATE merchant_poses SET name = $1, status = $2, currency = $3, order_number = $4, doc = $5, credentials_sealed = $6, commissions = $7, updated_at = $8 WHERE id = $9 AND merchant_id = $10 AND status <> 'DELETED'",
+        )
+        .bind(&pos.name)
+        .bind(&pos.status)
+        .bind(&pos.currency)
+        .bind(pos.order_number)
+        .bind(to_json(&pos.doc)?)
+        .bind(&pos.credentials_sealed)
+        .bind(to_json(&pos.commissions)?)
+        .bind(pos.updated_at)
+        .bind(pos.id)
+        .bind(pos.merchant_id)
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict("pos not found"));
+        }
+        Ok(())
+    }
+
+    /// A POS of this merchant; deleted POSes are not found.
+    pub async fn pos(&self, merchant_id: i64, id: i64) -> Result<Option<PosRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {POS_COLUMNS} FROM merchant_poses WHERE id = $1 AND merchant_id = $2 AND status <> 'DELETED'"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(pos_from).transpose()
+    }
+
+    /// Any POS of this merchant, deleted ones included (payments keep pointing at them).
+    pub async fn pos_any_status(&self, merchant_id: i64, id: i64) -> Result<Option<PosRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {POS_COLUMNS} FROM merchant_poses WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(pos_from).transpose()
+    }
+
+    /// Every non-deleted POS of the merchant, in routing order.
+    pub async fn poses(&self, merchant_id: i64) -> Result<Vec<PosRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {POS_COLUMNS} FROM merchant_poses WHERE merchant_id = $1 AND status <> 'DELETED' ORDER BY order_number, id"
+        ))
+        .bind(merchant_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(pos_from).collect()
+    }
+
+    pub async fn search_poses(
+        &self,
+        merchant_id: i64,
+        filter: &PosFilter,
+        page: Page,
+    ) -> Result<Paged<PosRow>> {
+        let mut f = Filters::new(merchant_id, "merchant_id");
+        f.clauses.push("status <> 'DELETED'".into());
+        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
+        f.text("name LIKE ?", like.as_deref());
+        f.text("alias = ?", filter.alias.as_deref());
+        f.text("currency = ?", filter.currency.as_deref());
+        self.paged(
+            &format!("SELECT {POS_COLUMNS} FROM merchant_poses"),
+            "merchant_poses",
+            &f,
+            page,
+            pos_from,
+        )
+        .await
+    }
+
+    pub async fn set_pos_status(
+        &self,
+        merchant_id: i64,
+        id: i64,
+        status: &str,
+        now: i64,
+    ) -> Result<()> {
+        let result = sqlx::query(
+            "UPDATE merchant_poses SET status = $1, updated_at = $2 WHERE id = $3 AND merchant_id = $4 AND status <> 'DELETED'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .bind(merchant_id)
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict("pos not found"));
+        }
+        Ok(())
+    }
+
+    // ---- payments --------------------------------------------------------------------
+
+    /// Writes a payment, its items and its first attempt (state `sent`) in one transaction,
+    /// before the bank is called. Returns `(payment_id, attempt_id)`.
+    pub async fn insert_payment(
+        &self,
+        payment: &NewPayment,
+        items: &[NewPaymentItem],
+        attempt: &NewAttempt,
+        check_after: i64,
+    ) -> Result<(i64, i64)> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+        )
+        .bind(payment.merchant_id)
+        .bind(&payment.status)
+        .bind(&payment.phase)
+        .bind(payment.price_minor)
+        .bind(payment.paid_price_minor)
+        .bind(&payment.currency)
+        .bind(payment.installment)
+        .bind(&payment.payment_group)
+        .bind(&payment.payment_source)
+        .bind(payment.conversation_id.as_deref())
+        .bind(payment.external_id.as_deref())
+        .bind(payment.buyer_member_id)
+        .bind(payment.pos_id)
+        .bind(payment.bin_number.as_deref())
+        .bind(payment.last_four.as_deref())
+        .bind(to_json(&payment.doc)?)
+        .bind(payment.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let payment_id: i64 = row.try_get("id")?;
+        for item in items {
+            sqlx::query(
+                "INSERT INTO payment_transactions (payment_id, merchant_id, name, external_id, price_minor, paid_price_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(payment_id)
+            .bind(payment.merchant_id)
+            .bind(item.name.as_deref())
+            .bind(item.external_id.as_deref())
+            .bind(item.price_minor)
+            .bind(item.paid_price_minor)
+            .bind(item.sub_merchant_member_id)
+            .bind(item.sub_merchant_member_price_minor)
+            .bind(payment.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let attempt_id = insert_attempt(
+            &mut tx,
+            payment_id,
+            payment.merchant_id,
+            attempt,
+            check_after,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((payment_id, attempt_id))
+    }
+
+    /// Adds an attempt (post-auth, retry) to an existing payment, state `sent`.
+    pub async fn insert_attempt(
+        &self,
+        payment_id: i64,
+        merchant_id: i64,
+        attempt: &NewAttempt,
+        check_after: i64,
+    ) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let id = insert_attempt(&mut tx, payment_id, merchant_id, attempt, check_after).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records a bank outcome: moves the attempt out of `sent`/`unknown` and writes the
+    /// payment, in one transaction. Returns `false` (and changes nothing) if the attempt was
+    /// already resolved by someone else, so an outcome is applied exactly once.
+    pub async fn resolve_attempt(
+        &self,
+        attempt_id: i64,
+        state: &str,
+        error: Option<(&str, &str)>,
+        payment: &PaymentRow,
+        now: i64,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let result = sqlx::query(
+            "UPDATE payment_attempts SET state = $1, error_code = $2, error_message = $3, next_check_at = NULL, updated_at = $4 WHERE id = $5 AND state IN ('sent', 'unknown')",
+        )
+        .bind(state)
+        .bind(error.map(|e| e.0))
+        .bind(error.map(|e| e.1))
+        .bind(now)
+        .bind(attempt_id)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        update_payment(&mut tx, payment, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Marks an attempt `unknown` (timeout, broken connection) and schedules its inquiry.
+    pub async fn mark_attempt_unknown(
+        &self,
+        attempt_id: i64,
+        check_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE payment_attempts SET state = 'unknown', next_check_at = $1, updated_at = $2 WHERE id = $3 AND state IN ('sent', 'unknown')",
+        )
+        .bind(check_at)
+        .bind(now)
+        .bind(attempt_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Unresolved attempts due for a status inquiry, each leased until `lease_until` so
+    /// that concurrent recoverers (other nodes) skip it.
+    pub async fn claim_due_attempts(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE state IN ('sent', 'unknown') AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let mut claimed = Vec::new();
+        for row in &rows {
+            let attempt = attempt_from(row)?;
+            let result = sqlx::query(
+                "UPDATE payment_attempts SET next_check_at = $1 WHERE id = $2 AND state IN ('sent', 'unknown') AND next_check_at <= $3",
+            )
+            .bind(lease_until)
+            .bind(attempt.id)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+            if result.rows_affected() == 1 {
+                claimed.push(attempt);
+            }
+        }
+        Ok(claimed)
+    }
+
+    pub async fn attempt(&self, id: i64) -> Result<Option<AttemptRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(attempt_from).transpose()
+    }
+
+    pub async fn attempts_of_payment(&self, payment_id: i64) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 ORDER BY id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(attempt_from).collect()
+    }
+
+    /// A payment of this merchant (another merchant's id is simply not found).
+    pub async fn payment(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(payment_from).transpose()
+    }
+
+    /// Reads a payment through the writer, so that it sees a write made an instant ago.
+    pub async fn payment_fresh(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(payment_from).transpose()
+    }
+
+    pub async fn update_payment(&self, payment: &PaymentRow, now: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        update_payment(&mut tx, payment, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn payment_items(&self, payment_id: i64) -> Result<Vec<PaymentItemRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM payment_transactions WHERE payment_id = $1 ORDER BY id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(item_from).collect()
+    }
+
+    pub async fn payment_item(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentItemRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM payment_transactions WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(item_from).transpose()
+    }
+
+    pub async fn search_payments(
+        &self,
+        merchant_id: i64,
+        filter: &PaymentFilter,
+        page: Page,
+    ) -> Result<Paged<PaymentRow>> {
+        let mut f = Filters::new(merchant_id, "merchant_id");
+        f.int("id = ?", filter.payment_id);
+        f.int(
+            "id IN (SELECT payment_id FROM payment_transactions WHERE id = ?)",
+            filter.payment_transaction_id,
+        );
+        f.int("buyer_member_id = ?", filter.buyer_member_id);
+        f.text("conversation_id = ?", filter.conversation_id.as_deref());
+        f.text("external_id = ?", filter.external_id.as_deref());
+        f.text(
+            "id IN (SELECT payment_id FROM payment_attempts WHERE order_id = ?)",
+            filter.order_id.as_deref(),
+        );
+        f.text("status = ?", filter.payment_status.as_deref());
+        f.text("payment_source = ?", filter.payment_source.as_deref());
+        f.text("bin_number = ?", filter.bin_number.as_deref());
+        f.text("last_four = ?", filter.last_four.as_deref());
+        f.text("currency = ?", filter.currency.as_deref());
+        f.int("paid_price_minor >= ?", filter.min_paid_price_minor);
+        f.int("paid_price_minor <= ?", filter.max_paid_price_minor);
+        f.int("installment = ?", filter.installment);
+        f.int("created_at >= ?", filter.min_created_at);
+        f.int("created_at <= ?", filter.max_created_at);
+        if let Some(t) = &filter.payment_type {
+            if t != "CARD_PAYMENT" {
+                f.clauses.push("1 = 0".into());
+            }
+        }
+        self.paged(
+            &format!("SELECT {PAYMENT_COLUMNS} FROM payments"),
+            "payments",
+            &f,
+            page,
+            payment_from,
+        )
+        .await
+    }
+
+    // ---- refunds ---------------------------------------------------------------------
+
+    /// Reserves refundable money and writes the refund (status `WAITING`) in one
+    /// transaction, before the bank is called. Each reservation is a conditional update
+    /// (`refunded + amount <= captured`), so concurrent refunds can never together exceed
+    /// what was captured, on either database. Returns the refund id and the refund
+    /// transaction ids, or `Conflict` when the money is not there.
+    pub async fn reserve_refund(
+        &self,
+        r: &RefundReservation,
+        check_after: i64,
+    ) -> Result<(i64, Vec<i64>)> {
+        let total: i64 = r.items.iter().map(|(_, amount)| amount).sum();
+        let mut tx = self.write.begin().await?;
+        let guard = if r.is_void {
+            "AND refunded_minor = 0 AND voided = 0"
+        } else {
+            "AND voided = 0"
+        };
+        let reserved = sqlx::query(&format!(
+            "UPDATE payments SET refunded_minor = refunded_minor + $1, voided = $2, updated_at = $3 WHERE id = $4 AND merchant_id = $5 AND refunded_minor + $1 <= captured_minor {guard}"
+        ))
+        .bind(total)
+        .bind(i64::from(r.is_void))
+        .bind(r.created_at)
+        .bind(r.payment_id)
+        .bind(r.merchant_id)
+        .execute(&mut *tx)
+        .await?;
+        if reserved.rows_affected() == 0 {
+            return Err(StoreError::Conflict("refund exceeds the refundable amount"));
+        }
+        for (item_id, amount) in &r.items {
+            let item = sqlx::query(
+                "UPDATE payment_transactions SET refunded_minor = refunded_minor + $1 WHERE id = $2 AND payment_id = $3 AND refunded_minor + $1 <= paid_price_minor",
+            )
+            .bind(amount)
+            .bind(item_id)
+            .bind(r.payment_id)
+            .execute(&mut *tx)
+            .await?;
+            if item.rows_affected() == 0 {
+                return Err(StoreError::Conflict(
+                    "refund exceeds the item's refundable amount",
+                ));
+            }
+        }
+        let row = sqlx::query(
+            "INSERT INTO refunds (merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, next_check_at, doc, created_at, updated_at) VALUES ($1, $2, $3, 'WAITING', $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(r.merchant_id)
+        .bind(r.payment_id)
+        .bind(&r.refund_type)
+        .bind(r.amount_minor)
+        .bind(&r.currency)
+        .bind(r.conversation_id.as_deref())
+        .bind(&r.order_id)
+        .bind(&r.bank_operation)
+        .bind(check_after)
+        .bind(to_json(&r.doc)?)
+        .bind(r.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let refund_id: i64 = row.try_get("id")?;
+        let mut tx_ids = Vec::new();
+        for (item_id, amount) in &r.items {
+            let row = sqlx::query(
+                "INSERT INTO refund_transactions (merchant_id, refund_id, payment_id, payment_transaction_id, amount_minor, status, conversation_id, is_after_settlement, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'WAITING', $6, $7, $8, $8) RETURNING id",
+            )
+            .bind(r.merchant_id)
+            .bind(refund_id)
+            .bind(r.payment_id)
+            .bind(item_id)
+            .bind(amount)
+            .bind(r.conversation_id.as_deref())
+            .bind(i64::from(r.is_after_settlement))
+            .bind(r.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx_ids.push(row.try_get("id")?);
+        }
+        tx.commit().await?;
+        Ok((refund_id, tx_ids))
+    }
+
+    /// Records the bank's answer to a refund. A failure releases the reservation. Returns
+    /// `false` if the refund was already resolved.
+    pub async fn resolve_refund(
+        &self,
+        refund_id: i64,
+        success: bool,
+        doc: &RefundDoc,
+        now: i64,
+    ) -> Result<bool> {
+        let status = if success { "SUCCESS" } else { "FAILURE" };
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
+        ))
+        .bind(refund_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(refund) = row.as_ref().map(refund_from).transpose()? else {
+            return Ok(false);
+        };
+        let result = sqlx::query(
+            "UPDATE refunds SET status = $1, doc = $2, next_check_at = NULL, updated_at = $3 WHERE id = $4 AND status = 'WAITING'",
+        )
+        .bind(status)
+        .bind(to_json(doc)?)
+        .bind(now)
+        .bind(refund_id)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE refund_transactions SET status = $1, updated_at = $2 WHERE refund_id = $3",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(refund_id)
+        .execute(&mut *tx)
+        .await?;
+        if !success {
+            // Release exactly what was reserved: the refund's item reservations.
+            let items = sqlx::query(
+                "SELECT payment_transaction_id, amount_minor FROM refund_transactions WHERE refund_id = $1",
+            )
+            .bind(refund_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut released = 0i64;
+            for item in &items {
+                let item_id: i64 = item.try_get("payment_transaction_id")?;
+                let amount: i64 = item.try_get("amount_minor")?;
+                released += amount;
+                sqlx::query("UPDATE payment_transactions SET refunded_minor = refunded_minor - $1 WHERE id = $2")
+                    .bind(amount)
+                    .bind(item_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let is_void = refund.bank_operation == "void";
+            sqlx::query(
+                "UPDATE payments SET refunded_minor = refunded_minor - $1, voided = CASE WHEN $2 = 1 THEN 0 ELSE voided END, updated_at = $3 WHERE id = $4",
+            )
+            .bind(released)
+            .bind(i64::from(is_void))
+            .bind(now)
+            .bind(refund.payment_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn refund(&self, merchant_id: i64, id: i64) -> Result<Option<RefundRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(refund_from).transpose()
+    }
+
+    pub async fn refunds_of_payment(&self, payment_id: i64) -> Result<Vec<RefundRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(refund_from).collect()
+    }
+
+    pub async fn refund_transaction(
+        &self,
+        merchant_id: i64,
+        id: i64,
+    ) -> Result<Option<RefundTransactionRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_TX_COLUMNS} FROM refund_transactions WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(refund_tx_from).transpose()
+    }
+
+    pub async fn refund_transactions_of_refund(
+        &self,
+        refund_id: i64,
+    ) -> Result<Vec<RefundTransactionRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_TX_COLUMNS} FROM refund_transactions WHERE refund_id = $1 ORDER BY id"
+        ))
+        .bind(refund_id)
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter().map(refund_tx_from).collect()
+    }
+
+    pub async fn refund_transactions_of_payment(
+        &self,
+        payment_id: i64,
+    ) -> Result<Vec<RefundTransactionRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_TX_COLUMNS} FROM refund_transactions WHERE payment_id = $1 ORDER BY id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(refund_tx_from).collect()
+    }
+
+    /// Refunds whose bank outcome is unknown and due for an inquiry, leased like attempts.
+    pub async fn claim_due_refunds(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<RefundRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE status = 'WAITING' AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let mut claimed = Vec::new();
+        for row in &rows {
+            let refund = refund_from(row)?;
+            let result = sqlx::query(
+                "UPDATE refunds SET next_check_at = $1 WHERE id = $2 AND status = 'WAITING' AND next_check_at <= $3",
+            )
+            .bind(lease_until)
+            .bind(refund.id)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+            if result.rows_affected() == 1 {
+                claimed.push(refund);
+            }
+        }
+        Ok(claimed)
+    }
+
+    pub async fn reschedule_refund(&self, refund_id: i64, check_at: i64) -> Result<()> {
+        sqlx::query("UPDATE refunds SET next_check_at = $1 WHERE id = $2 AND status = 'WAITING'")
+            .bind(check_at)
+            .bind(refund_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Count of successful refunds of one bank operation kind on a payment (to reconcile
+    /// with the bank's order history).
+    pub async fn successful_credits(&self, payment_id: i64) -> Result<Vec<RefundRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 AND bank_operation = 'credit' AND status = 'SUCCESS' ORDER BY id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.write)
+        .await?;
+        rows.iter().map(refund_from).collect()
+    }
+
+    // ---- idempotency -----------------------------------------------------------------
+
+    pub async fn idempotency_begin(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+    ) -> Result<IdempotencyBegin> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, idempotency_key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyBegin::New);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .fetch_one(&self.write)
+        .await?;
+        let stored_hash: String = row.try_get("request_hash")?;
+        if stored_hash != request_hash {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        let status: Option<i64> = row.try_get("response_status")?;
+        let body: Option<String> = row.try_get("response_body")?;
+        Ok(match (status, body) {
+            (Some(status), Some(body)) => IdempotencyBegin::Replay { status, body },
+            _ => IdempotencyBegin::InProgress,
+        })
+    }
+
+    pub async fn idempotency_finish(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        status: i64,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response_status = $1, response_body = $2 WHERE merchant_id = $3 AND idempotency_key = $4",
+        )
+        .bind(status)
+        .bind(body)
+        .bind(merchant_id)
+        .bind(key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a key whose request ended without a storable answer, so it can be retried.
+    pub async fn idempotency_release(&self, merchant_id: i64, key: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 AND response_status IS NULL",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_attempt(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    payment_id: i64,
+    merchant_id: i64,
+    attempt: &NewAttempt,
+    check_after: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'sent', $7, $8, $8) RETURNING id",
+    )
+    .bind(payment_id)
+    .bind(merchant_id)
+    .bind(attempt.pos_id)
+    .bind(&attempt.order_id)
+    .bind(&attempt.operation)
+    .bind(attempt.amount_minor)
+    .bind(check_after)
+    .bind(attempt.created_at)
+    .fetch_one(&mut **tx)
+    .await;
+    match row {
+        Ok(row) => Ok(row.try_get("id")?),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("order id")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn update_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    payment: &PaymentRow,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(&payment.status)
+    .bind(&payment.phase)
+    .bind(payment.paid_price_minor)
+    .bind(payment.captured_minor)
+    .bind(payment.pos_id)
+    .bind(to_json(&payment.doc)?)
+    .bind(now)
+    .bind(payment.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
