@@ -2,6 +2,9 @@
 //! out like the reference library's requests (vpos-test-vectors.md §1.3), checked against
 //! the shapes of the real bank's answers (§1.5).
 
+// Helpers outside #[test] functions may unwrap too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use bank_sim::nestpay::codes;
@@ -81,26 +84,36 @@ async fn approves_a_sale_with_the_banks_answer_shape() {
     assert!(std::str::from_utf8(&r.raw).is_err(), "body is not UTF-8");
 }
 
+/// Vector R1.4, byte for byte.
+const R1_4: &str = "<?xml version=\"1.0\" encoding=\"ISO-8859-9\"?>\n<CC5Request><Name>ISBANKAPI</Name><Password>ISBANK07</Password><ClientId>700655000200</ClientId><Type>Auth</Type><IPAddress>127.0.0.1</IPAddress><OrderId>order222</OrderId><Total>10.01</Total><Currency>949</Currency><Taksit></Taksit><Number>5555444433332222</Number><Expires>01/22</Expires><Cvv2Val>123</Cvv2Val><Mode>P</Mode></CC5Request>\n";
+
 #[tokio::test]
 async fn reads_the_reference_library_sale_body_verbatim() {
-    // Vector R1.4, byte for byte, with the clock put back to 2021 so its 01/22 card is valid.
     let sims = bank_sim::Simulators::new();
     sims.clock()
         .set_now(Utc.with_ymd_and_hms(2021, 6, 1, 9, 0, 0).unwrap());
     let app = bank_sim::router(sims);
-    let body = "<?xml version=\"1.0\" encoding=\"ISO-8859-9\"?>\n<CC5Request><Name>ISBANKAPI</Name><Password>ISBANK07</Password><ClientId>700655000200</ClientId><Type>Auth</Type><IPAddress>127.0.0.1</IPAddress><OrderId>order222</OrderId><Total>10.01</Total><Currency>949</Currency><Taksit></Taksit><Number>5555444433332222</Number><Expires>01/22</Expires><Cvv2Val>123</Cvv2Val><Mode>P</Mode></CC5Request>\n";
-    let r = api(&app, body.as_bytes().to_vec()).await;
+    // The library's test card fails Luhn: the bank answers exactly vector P1.3.
+    let r = api(&app, R1_4.as_bytes().to_vec()).await;
+    assert_eq!(r.get("OrderId"), "order222");
+    assert_eq!(r.get("Response"), "Error");
+    assert_eq!(r.extra("ERRORCODE"), "CORE-2012");
+    // With a Luhn-valid card (and the clock back in 2021 for its 01/22 expiry) it passes.
+    let valid = R1_4.replace("5555444433332222", "4355084355084358");
+    let r = api(&app, valid.clone().into_bytes()).await;
     assert_eq!(r.get("Response"), "Approved", "{}", r.text);
+    assert_eq!(r.extra("CARDBRAND"), "VISA");
     assert!(r.extra("TRXDATE").starts_with("20210601 12:00"));
     // Today the same card is expired: the issuer declines with 54.
-    let app = app();
-    let r = api(&app, body.as_bytes().to_vec()).await;
+    let app = common::app();
+    let r = api(&app, valid.into_bytes()).await;
     assert_eq!(r.get("Response"), "Declined");
     assert_eq!(r.get("ProcReturnCode"), "54");
     assert_eq!(r.extra("ERRORCODE"), "ISO8583-54");
     let s = send(&app, &status("order222")).await;
     assert_eq!(s.extra("TRANS_STAT"), "D");
     assert_eq!(s.extra("PROC_RET_CD"), "54");
+    assert_eq!(s.extra("PAN"), "4355 08** **** 4358");
 }
 
 #[tokio::test]
@@ -215,7 +228,7 @@ async fn card_format_errors_use_the_banks_codes() {
     let bad_cvv = payment("f-3", "1", GOOD_CARD, "Auth").replace(">123<", ">12<");
     assert_eq!(send(&app, &bad_cvv).await.extra("ERRORCODE"), "CORE-2013");
     for expires in ["13/30", "1230", "12-30", ""] {
-        let body = payment_with("Auth", "f-4", "1", GOOD_CARD, expires, "");
+        let body = payment_with("f-4", "1", GOOD_CARD, "Auth", expires, "");
         let code = send(&app, &body).await.extra("ERRORCODE").to_owned();
         let want = if expires == "1230" { "" } else { "CORE-2014" };
         assert_eq!(code, want, "{expires:?}");
@@ -245,18 +258,18 @@ async fn amounts_and_currencies_are_checked() {
 async fn installments_must_be_empty_or_2_to_12() {
     let app = app();
     for taksit in ["1", "0", "13", "x"] {
-        let body = payment_with("Auth", "t-1", "1", GOOD_CARD, "12/30", taksit);
+        let body = payment_with("t-1", "1", GOOD_CARD, "Auth", "12/30", taksit);
         let r = send(&app, &body).await;
         assert_eq!(r.extra("ERRORCODE"), "CORE-2603", "{taksit}");
         assert_eq!(r.get("ErrMsg"), "Taksit tablosu icin gecersiz deger");
         assert_eq!(r.extra("NUMCODE"), "992603");
     }
-    let body = payment_with("Auth", "t-2", "1", GOOD_CARD, "12/30", "12");
+    let body = payment_with("t-2", "1", GOOD_CARD, "Auth", "12/30", "12");
     assert_eq!(send(&app, &body).await.get("Response"), "Approved");
     let (_, order) = admin(&app, "GET", "/nestpay/_sim/orders/700655000200/t-2", None).await;
     assert_eq!(order["installment"], 12);
     // Installments exist only in TRY.
-    let body = payment_with("Auth", "t-3", "1", GOOD_CARD, "12/30", "3").replace(">949<", ">978<");
+    let body = payment_with("t-3", "1", GOOD_CARD, "Auth", "12/30", "3").replace(">949<", ">978<");
     assert_eq!(send(&app, &body).await.extra("ERRORCODE"), "CORE-2603");
 }
 

@@ -37,6 +37,17 @@ pub struct EngineConfig {
     pub zone: FixedOffset,
 }
 
+impl EngineConfig {
+    /// How long after a request was sent a bank's "no such order" may be believed. Before
+    /// that the original request may still be in flight at the bank and land after the
+    /// inquiry, so "not found" proves nothing yet.
+    pub fn not_found_final_after_ms(&self) -> i64 {
+        i64::try_from(self.bank_timeout.as_millis())
+            .unwrap_or(30_000)
+            .saturating_mul(2)
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {

@@ -340,7 +340,11 @@ impl Engine {
             Err(error) => {
                 tracing::warn!(payment_id, attempt_id, %error, "bank outcome unknown; asking the bank");
                 self.store
-                    .mark_attempt_unknown(attempt_id, self.now_ms() + 2_000, self.now_ms())
+                    .mark_attempt_unknown(
+                        attempt_id,
+                        self.now_ms() + self.inquiry_retry_ms(),
+                        self.now_ms(),
+                    )
                     .await?;
                 // One immediate status inquiry settles most blips; if the bank is still
                 // silent the recovery task keeps asking, and the payment stays WAITING.
@@ -465,6 +469,23 @@ impl Engine {
             }
         };
         tracing::info!(attempt_id = attempt.id, ?sync, "status inquiry answered");
+        let settled_by_bank = !matches!(
+            (attempt.operation.as_str(), &sync),
+            (_, PaymentSync::NotFound)
+                | (
+                    OPERATION_CAPTURE,
+                    PaymentSync::Approved {
+                        state: BankOrderState::PreAuthorized,
+                        ..
+                    }
+                )
+        );
+        if !settled_by_bank
+            && self.now_ms() - attempt.created_at < self.config.not_found_final_after_ms()
+        {
+            // The request may still be on its way through the bank: ask again later.
+            return Ok(false);
+        }
         let outcome = match (attempt.operation.as_str(), sync) {
             (_, PaymentSync::NotFound) => Outcome::Declined(Decline {
                 group: ErrorGroup::BankNotAvailable,
@@ -595,7 +616,11 @@ impl Engine {
             Err(error) => {
                 tracing::warn!(payment_id, attempt_id, %error, "capture outcome unknown; asking the bank");
                 self.store
-                    .mark_attempt_unknown(attempt_id, self.now_ms() + 2_000, self.now_ms())
+                    .mark_attempt_unknown(
+                        attempt_id,
+                        self.now_ms() + self.inquiry_retry_ms(),
+                        self.now_ms(),
+                    )
                     .await?;
                 if self.sync_attempt(&attempt).await? {
                     let view = self.payment_view(merchant_id, payment_id).await?;

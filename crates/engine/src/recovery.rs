@@ -10,14 +10,13 @@ use crate::{Engine, Result};
 pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(3);
 /// How long a claimed item is reserved for the node that claimed it.
 const LEASE_MS: i64 = 60_000;
-/// How long to wait before asking the bank again when it could not say.
-const RETRY_MS: i64 = 5_000;
 const BATCH_MAX: i64 = 50;
 
 impl Engine {
     /// Resolves every attempt and refund that is due. Returns how many were settled.
     pub async fn recover_due(&self) -> Result<usize> {
         let now = self.now_ms();
+        let retry_ms = self.inquiry_retry_ms();
         let mut settled = 0;
         for attempt in self
             .store
@@ -28,13 +27,13 @@ impl Engine {
                 Ok(true) => settled += 1,
                 Ok(false) => {
                     self.store
-                        .mark_attempt_unknown(attempt.id, self.now_ms() + RETRY_MS, self.now_ms())
+                        .mark_attempt_unknown(attempt.id, self.now_ms() + retry_ms, self.now_ms())
                         .await?
                 }
                 Err(error) => {
                     tracing::warn!(attempt_id = attempt.id, %error, "recovery failed; will retry");
                     self.store
-                        .mark_attempt_unknown(attempt.id, self.now_ms() + RETRY_MS, self.now_ms())
+                        .mark_attempt_unknown(attempt.id, self.now_ms() + retry_ms, self.now_ms())
                         .await?;
                 }
             }
@@ -48,7 +47,7 @@ impl Engine {
                 Ok(true) => settled += 1,
                 Ok(false) | Err(_) => {
                     self.store
-                        .reschedule_refund(refund.id, self.now_ms() + RETRY_MS)
+                        .reschedule_refund(refund.id, self.now_ms() + retry_ms)
                         .await?
                 }
             }
@@ -57,6 +56,13 @@ impl Engine {
             tracing::info!(settled, "recovered unknown bank outcomes");
         }
         Ok(settled)
+    }
+
+    /// How long to wait before asking the bank again when it could not say yet.
+    pub(crate) fn inquiry_retry_ms(&self) -> i64 {
+        i64::try_from(self.config.bank_timeout.as_millis())
+            .unwrap_or(5_000)
+            .clamp(500, 5_000)
     }
 
     /// Runs [`Engine::recover_due`] forever (until the task is dropped).

@@ -204,7 +204,7 @@ impl Engine {
             .await
             .map_err(|e| match e {
                 store::StoreError::Conflict(message) => EngineError::Refused {
-                    code: "4307",
+                    code: "4306",
                     message: message.into(),
                 },
                 other => other.into(),
@@ -258,7 +258,7 @@ impl Engine {
             Err(error) => {
                 tracing::warn!(refund_id, %error, "refund outcome unknown; asking the bank");
                 self.store
-                    .reschedule_refund(refund_id, self.now_ms() + 2_000)
+                    .reschedule_refund(refund_id, self.now_ms() + self.inquiry_retry_ms())
                     .await?;
                 let _ = self.sync_refund(&refund).await;
             }
@@ -348,6 +348,8 @@ impl Engine {
                 message: message.to_owned(),
             })
         };
+        let may_be_in_flight =
+            self.now_ms() - refund.created_at < self.config.not_found_final_after_ms();
         let outcome = if refund.bank_operation == BANK_VOID {
             match connector.sync_payment(&config, &refund.order_id).await {
                 Ok(PaymentSync::Approved {
@@ -383,6 +385,7 @@ impl Engine {
                                 ..connectors::Approval::default()
                             })
                         }
+                        _ if may_be_in_flight => return Ok(false),
                         _ => not_done("the refund did not reach the bank"),
                     }
                 }

@@ -90,15 +90,19 @@ fn poisoned(_: Poisoned) -> Response {
 }
 
 /// Parses a JSON body whatever its content type (tests and curl often omit it).
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("bad JSON body: {e}"),
+        ))
+    })
 }
 
 pub async fn put_store(State(sim): State<NestPaySim>, body: Bytes) -> Response {
     let store: StoreBody = match parse(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if store.client_id.trim().is_empty() {
         return error(StatusCode::BAD_REQUEST, "clientId is empty");
@@ -117,7 +121,7 @@ pub async fn put_store(State(sim): State<NestPaySim>, body: Bytes) -> Response {
 pub async fn queue_fault(State(sim): State<NestPaySim>, body: Bytes) -> Response {
     let req: FaultBody = match parse(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(mode) = FaultMode::parse(&req.mode) else {
         return error(
@@ -202,7 +206,7 @@ pub async fn settle(State(sim): State<NestPaySim>, body: Bytes) -> Response {
     } else {
         match parse(&body) {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(r) => return *r,
         }
     };
     match sim.settle(req.client_id.as_deref()) {
@@ -218,7 +222,7 @@ pub async fn get_clock(State(sim): State<NestPaySim>) -> Response {
 pub async fn set_clock(State(sim): State<NestPaySim>, body: Bytes) -> Response {
     let req: ClockBody = match parse(&body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let clock = sim.clock();
     match (req.offset_ms, req.advance_ms, req.now) {

@@ -274,6 +274,11 @@ impl Books {
         };
         match result {
             Ok(response) => response,
+            Err(Refusal {
+                order_id,
+                error,
+                trans_id: Some(trans_id),
+            }) => error_response(&order_id, error, &trans_id, now),
             Err(refusal) => self.error(&refusal.order_id, refusal.error, now, rng),
         }
     }
@@ -287,10 +292,8 @@ impl Books {
         rng: &mut impl Rng,
     ) -> Result<Cc5Response, Refusal> {
         let given_id = request.non_empty("OrderId");
-        if let Some(id) = given_id {
-            if !valid_order_id(id) {
-                return Err(Refusal::new(id, codes::BAD_ORDER_ID));
-            }
+        if let Some(id) = given_id.filter(|id| !valid_order_id(id)) {
+            return Err(Refusal::new(id, codes::BAD_ORDER_ID));
         }
         let echo = given_id.unwrap_or("");
         let refuse = |error| Err(Refusal::new(echo, error));
@@ -460,10 +463,10 @@ impl Books {
                 Ok(approved_response(order_id, &txn, store, order.card_brand))
             }
             Err((error, amount)) => {
-                order
-                    .transactions
-                    .push(refused_txn(TxnKind::PostAuth, amount, error, ids, now));
-                Err(Refusal::new(order_id, error))
+                let txn = refused_txn(TxnKind::PostAuth, amount, error, ids, now);
+                let refusal = Refusal::booked(order_id, error, &txn);
+                order.transactions.push(txn);
+                Err(refusal)
             }
         }
     }
@@ -492,14 +495,10 @@ impl Books {
             return Err(Refusal::new("", codes::NOT_VOIDABLE));
         };
         if !voidable {
-            order.transactions.push(refused_txn(
-                TxnKind::Void,
-                amount,
-                codes::NOT_VOIDABLE,
-                ids,
-                now,
-            ));
-            return Err(Refusal::new(order_id, codes::NOT_VOIDABLE));
+            let txn = refused_txn(TxnKind::Void, amount, codes::NOT_VOIDABLE, ids, now);
+            let refusal = Refusal::booked(order_id, codes::NOT_VOIDABLE, &txn);
+            order.transactions.push(txn);
+            return Err(refusal);
         }
         let txn = Txn {
             kind: TxnKind::Void,
@@ -558,10 +557,10 @@ impl Books {
             return Err(Refusal::new(order_id, codes::NOTHING_TO_REFUND));
         };
         if let Some(error) = refusal {
-            order
-                .transactions
-                .push(refused_txn(TxnKind::Credit, amount, error, ids, now));
-            return Err(Refusal::new(order_id, error));
+            let txn = refused_txn(TxnKind::Credit, amount, error, ids, now);
+            let refusal = Refusal::booked(order_id, error, &txn);
+            order.transactions.push(txn);
+            return Err(refusal);
         }
         let txn = Txn {
             kind: TxnKind::Credit,
@@ -723,6 +722,8 @@ impl Books {
 struct Refusal {
     order_id: String,
     error: CoreError,
+    /// Set when the refusal was booked on the order, so the answer carries the same id.
+    trans_id: Option<String>,
 }
 
 impl Refusal {
@@ -730,6 +731,15 @@ impl Refusal {
         Refusal {
             order_id: order_id.to_owned(),
             error,
+            trans_id: None,
+        }
+    }
+
+    /// A refusal recorded as `txn` on the order.
+    fn booked(order_id: &str, error: CoreError, txn: &Txn) -> Refusal {
+        Refusal {
+            trans_id: Some(txn.trans_id.clone()),
+            ..Refusal::new(order_id, error)
         }
     }
 }
@@ -750,10 +760,9 @@ fn check_post_auth(order: &Order, request: &Cc5Request) -> Result<i64, (CoreErro
     if order.post_authorised {
         return Err((codes::ALREADY_CAPTURED, asked));
     }
-    if let Some(c) = request.non_empty("Currency") {
-        if Currency::from_numeric_code(c) != Some(order.currency) {
-            return Err((codes::CURRENCY_MISMATCH, asked));
-        }
+    let currency = request.non_empty("Currency");
+    if currency.is_some_and(|c| Currency::from_numeric_code(c) != Some(order.currency)) {
+        return Err((codes::CURRENCY_MISMATCH, asked));
     }
     let limit = match request.extra("PREAMT").filter(|p| !p.is_empty()) {
         None => order.amount,

@@ -61,8 +61,9 @@ pub const NOT_VOIDABLE: CoreError = CoreError {
     code: "CORE-2008",
     message: "İptal edilmeye uygun satış işlemi bulunamadı.",
 };
-/// `OrderId` longer than 64 characters or with characters outside `[A-Za-z0-9_-]`
-/// (simulator's choice), or missing where the operation needs an existing order.
+/// `OrderId` of a sale/pre-auth longer than 64 characters or with characters outside
+/// `[A-Za-z0-9_.-]` (simulator's choice). A missing `OrderId` on a follow-up gets that
+/// operation's "nothing to act on" code (CORE-2507, CORE-2008, CORE-2506).
 pub const BAD_ORDER_ID: CoreError = CoreError {
     code: "CORE-2010",
     message: "Siparis numarasi gecerli formatta degil.",

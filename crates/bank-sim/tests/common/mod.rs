@@ -3,6 +3,8 @@
 //! small `CC5Response` reader.
 
 #![allow(dead_code)] // each test binary uses a different subset
+// Test helpers: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::Router;
 use axum::body::Body;
@@ -43,15 +45,15 @@ pub fn cc5(fields: &[(&str, &str)]) -> String {
 }
 
 /// A non-3D sale or pre-auth body laid out like vector R1.4.
-pub fn payment(kind: &str, order_id: &str, total: &str, pan: &str) -> String {
-    payment_with(kind, order_id, total, pan, "12/30", "")
+pub fn payment(order_id: &str, total: &str, pan: &str, kind: &str) -> String {
+    payment_with(order_id, total, pan, kind, "12/30", "")
 }
 
 pub fn payment_with(
-    kind: &str,
     order_id: &str,
     total: &str,
     pan: &str,
+    kind: &str,
     expires: &str,
     taksit: &str,
 ) -> String {

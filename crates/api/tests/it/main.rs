@@ -1,0 +1,12 @@
+//! API integration tests: a real Orkestra server (API + in-process bank simulators) on a
+//! loopback port, driven over HTTP with signed requests exactly as the SDKs send them.
+//! Every test runs on SQLite, and on PostgreSQL when `ORKESTRA_TEST_POSTGRES_URL` is set
+//! (e.g. `postgres://postgres@127.0.0.1:5432/postgres`; each test gets a fresh database).
+
+mod app;
+mod auth_and_envelope;
+mod concurrency;
+mod payments;
+mod recovery;
+mod refunds;
+mod validation;
