@@ -17,9 +17,25 @@ use domain::enums::ErrorGroup;
 use engine::EngineError;
 use serde_json::{Value, json};
 
-/// A failed request, before it is rendered.
+/// A failed request, before it is rendered. Boxed: it travels in every `Result`.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ErrorDetail>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorDetail {
     pub status: StatusCode,
     pub code: String,
     pub description_en: String,
@@ -38,7 +54,7 @@ impl ApiError {
         en: impl Into<String>,
         tr: impl Into<String>,
     ) -> ApiError {
-        ApiError {
+        ApiError(Box::new(ErrorDetail {
             status,
             code: code.to_owned(),
             description_en: en.into(),
@@ -47,7 +63,7 @@ impl ApiError {
             provider_code: None,
             provider_message: None,
             cause: None,
-        }
+        }))
     }
 
     /// A 400 with the same text in both languages (field-level messages name fields).

@@ -1,7 +1,7 @@
 //! `x-idempotency-key`: a repeated POST with the same key and body gets the first answer,
 //! and is never executed twice; the same key with another body is refused. Keys are
 //! scoped to the merchant. A repeat that arrives while the first is still running waits
-//! for it (up to [`WAIT_MAX`]) and then replays its answer.
+//! for it (up to a minute) and then replays its answer.
 
 use std::time::Duration;
 

@@ -68,14 +68,13 @@ fn validate(r: &MemberRequest) -> Result<(), ApiError> {
             ApiError::bad_request("4002", format!("unknown settlementEarningsDestination {d}"))
         })?;
     }
-    if let Some(email) = &r.email {
-        if !email.contains('@') {
+    if let Some(email) = &r.email
+        && !email.contains('@') {
             return Err(ApiError::bad_request(
                 "4002",
                 "email is not an email address",
             ));
         }
-    }
     Ok(())
 }
 

@@ -32,7 +32,7 @@ pub fn page_of(q: &HashMap<String, String>) -> Result<Page, ApiError> {
     };
     let page = number("page", 0)?;
     let size = number("size", PAGE_SIZE_DEFAULT)?;
-    if page < 0 || page > 1_000_000 {
+    if !(0..=1_000_000).contains(&page) {
         return Err(ApiError::bad_request("4002", "page must be 0 or more"));
     }
     if !(1..=PAGE_SIZE_MAX).contains(&size) {

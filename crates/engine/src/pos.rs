@@ -55,11 +55,10 @@ pub struct PosInput {
 const TEXT_LEN_MAX: usize = 255;
 
 fn check_text(field: &str, value: &Option<String>) -> Result<()> {
-    if let Some(v) = value {
-        if v.chars().count() > TEXT_LEN_MAX {
+    if let Some(v) = value
+        && v.chars().count() > TEXT_LEN_MAX {
             return Err(validation("4002", format!("{field} is too long")));
         }
-    }
     Ok(())
 }
 

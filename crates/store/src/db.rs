@@ -914,10 +914,9 @@ impl Store {
         f.int("installment = ?", filter.installment);
         f.int("created_at >= ?", filter.min_created_at);
         f.int("created_at <= ?", filter.max_created_at);
-        if let Some(t) = &filter.payment_type {
-            if t != "CARD_PAYMENT" {
-                f.clauses.push("1 = 0".into());
-            }
+        // Only card payments exist so far: any other payment type matches nothing.
+        if filter.payment_type.as_ref().is_some_and(|t| t != "CARD_PAYMENT") {
+            f.clauses.push("1 = 0".into());
         }
         self.paged(
             &format!("SELECT {PAYMENT_COLUMNS} FROM payments"),
