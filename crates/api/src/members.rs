@@ -69,12 +69,13 @@ fn validate(r: &MemberRequest) -> Result<(), ApiError> {
         })?;
     }
     if let Some(email) = &r.email
-        && !email.contains('@') {
-            return Err(ApiError::bad_request(
-                "4002",
-                "email is not an email address",
-            ));
-        }
+        && !email.contains('@')
+    {
+        return Err(ApiError::bad_request(
+            "4002",
+            "email is not an email address",
+        ));
+    }
     Ok(())
 }
 

@@ -94,9 +94,10 @@ impl Engine {
     /// The merchant owning `api_key`, if any.
     pub async fn merchant_by_api_key(&self, api_key: &str) -> Result<Option<Arc<Merchant>>> {
         if let Ok(cache) = self.merchant_cache.read()
-            && let Some(m) = cache.get(api_key) {
-                return Ok(Some(m.clone()));
-            }
+            && let Some(m) = cache.get(api_key)
+        {
+            return Ok(Some(m.clone()));
+        }
         let Some(row) = self.store.merchant_by_api_key(api_key).await? else {
             return Ok(None);
         };

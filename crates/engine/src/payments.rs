@@ -351,13 +351,14 @@ impl Engine {
                 let _ = self.sync_attempt(&attempt).await;
                 let view = self.payment_view(merchant_id, payment_id).await?;
                 if view.payment.status == PaymentStatus::Failure.as_str()
-                    && let Some(e) = &view.payment.doc.error {
-                        return Err(EngineError::Declined {
-                            group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
-                            provider_code: e.provider_error_code.clone(),
-                            provider_message: e.provider_error_message.clone(),
-                        });
-                    }
+                    && let Some(e) = &view.payment.doc.error
+                {
+                    return Err(EngineError::Declined {
+                        group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
+                        provider_code: e.provider_error_code.clone(),
+                        provider_message: e.provider_error_message.clone(),
+                    });
+                }
                 Ok(view)
             }
         }

@@ -56,9 +56,10 @@ const TEXT_LEN_MAX: usize = 255;
 
 fn check_text(field: &str, value: &Option<String>) -> Result<()> {
     if let Some(v) = value
-        && v.chars().count() > TEXT_LEN_MAX {
-            return Err(validation("4002", format!("{field} is too long")));
-        }
+        && v.chars().count() > TEXT_LEN_MAX
+    {
+        return Err(validation("4002", format!("{field} is too long")));
+    }
     Ok(())
 }
 

@@ -265,13 +265,14 @@ impl Engine {
         }
         let view = self.refund_view(payment.merchant_id, refund_id).await?;
         if view.refund.status == "FAILURE"
-            && let Some(e) = &view.refund.doc.error {
-                return Err(EngineError::Declined {
-                    group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
-                    provider_code: e.provider_error_code.clone(),
-                    provider_message: e.provider_error_message.clone(),
-                });
-            }
+            && let Some(e) = &view.refund.doc.error
+        {
+            return Err(EngineError::Declined {
+                group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
+                provider_code: e.provider_error_code.clone(),
+                provider_message: e.provider_error_message.clone(),
+            });
+        }
         Ok(view)
     }
 

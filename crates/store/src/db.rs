@@ -915,7 +915,11 @@ impl Store {
         f.int("created_at >= ?", filter.min_created_at);
         f.int("created_at <= ?", filter.max_created_at);
         // Only card payments exist so far: any other payment type matches nothing.
-        if filter.payment_type.as_ref().is_some_and(|t| t != "CARD_PAYMENT") {
+        if filter
+            .payment_type
+            .as_ref()
+            .is_some_and(|t| t != "CARD_PAYMENT")
+        {
             f.clauses.push("1 = 0".into());
         }
         self.paged(

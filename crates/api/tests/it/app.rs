@@ -12,6 +12,8 @@ use sqlx::any::install_default_drivers;
 
 pub struct TestApp {
     pub base: String,
+    /// The SQLite file, when the test runs on SQLite.
+    pub sqlite_path: Option<std::path::PathBuf>,
     pub engine: Arc<Engine>,
     pub merchant: CreatedMerchant,
     pub http: reqwest::Client,
@@ -50,9 +52,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with(bank_timeout: Duration) -> TestApp {
-        let store = store::Store::connect(&database_url().await)
-            .await
-            .expect("connect");
+        let url = database_url().await;
+        let sqlite_path = url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
+        let store = store::Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
         let engine = Arc::new(Engine::new(
             store,
@@ -124,6 +126,7 @@ impl TestApp {
         }
         TestApp {
             base,
+            sqlite_path,
             engine,
             merchant,
             http: reqwest::Client::new(),

@@ -12,4 +12,5 @@ mod concurrency;
 mod payments;
 mod recovery;
 mod refunds;
+mod secrets;
 mod validation;
