@@ -234,9 +234,11 @@ fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment, ApiError>
         pos_alias: r.pos_alias.filter(|a| !a.is_empty()),
         client_ip: r.client_ip,
         payment_channel: r.payment_channel,
-        card,
+        card: Some(card),
         items,
         additional_params: r.additional_params,
+        checkout_token: None,
+        product_id: None,
     })
 }
 

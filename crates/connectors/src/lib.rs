@@ -140,10 +140,137 @@ pub struct BankCredit {
     pub transaction_id: Option<String>,
 }
 
+/// The bank's 3D Secure models (NestPay `storetype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ThreeDsModel {
+    /// The bank authenticates; Orkestra then provisions server-to-server with the 3D data.
+    #[serde(rename = "3d")]
+    ThreeD,
+    /// The bank authenticates and provisions; the callback carries the payment's result.
+    #[serde(rename = "3d_pay")]
+    ThreeDPay,
+    /// The bank hosts the card form too; the callback carries the result.
+    #[serde(rename = "3d_host")]
+    ThreeDHost,
+}
+
+impl ThreeDsModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreeDsModel::ThreeD => "3d",
+            ThreeDsModel::ThreeDPay => "3d_pay",
+            ThreeDsModel::ThreeDHost => "3d_host",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ThreeDsModel> {
+        match raw {
+            "3d" => Some(ThreeDsModel::ThreeD),
+            "3d_pay" => Some(ThreeDsModel::ThreeDPay),
+            "3d_host" => Some(ThreeDsModel::ThreeDHost),
+            _ => None,
+        }
+    }
+
+    /// Whether the bank's callback already carries the payment's outcome.
+    pub fn bank_provisions(self) -> bool {
+        !matches!(self, ThreeDsModel::ThreeD)
+    }
+}
+
+/// Starting a 3D Secure payment: what the shopper's browser must post to the bank.
+#[derive(Debug, Clone)]
+pub struct ThreeDsInitRequest<'a> {
+    pub order_id: &'a str,
+    pub kind: AuthorizeKind,
+    pub model: ThreeDsModel,
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    pub installment: u32,
+    /// Required for `3d` and `3d_pay`; the bank's own page collects it for `3d_host`.
+    pub card: Option<&'a CardDetails>,
+    /// Orkestra's URL the bank posts the result back to (as both its ok and fail URL).
+    pub callback_url: &'a str,
+    /// `tr` or `en`, for the bank's pages.
+    pub lang: &'a str,
+    pub client_ip: Option<&'a str>,
+}
+
+/// An HTML form the shopper's browser posts (method POST) to `action`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrowserForm {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for BrowserForm {
+    // The fields may hold the card number and CVC (3d/3d_pay forms): never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserForm")
+            .field("action", &self.action)
+            .field("fields", &self.fields.len())
+            .finish()
+    }
+}
+
+/// What a 3D-model provision needs from the authentication (NestPay: md, xid, eci, cavv).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ThreeDsAuthData {
+    pub md: Option<String>,
+    pub xid: Option<String>,
+    pub eci: Option<String>,
+    pub cavv: Option<String>,
+}
+
+/// A bank's 3D callback after its signature was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreeDsResult {
+    /// The order id the bank reports (must equal the attempt's).
+    pub order_id: String,
+    /// The family's accepted authentication result (NestPay: `mdStatus == "1"`).
+    pub authenticated: bool,
+    pub md_status: Option<String>,
+    /// The amount and currency the bank reports (checked against the attempt).
+    pub amount: Option<MinorUnits>,
+    pub currency: Option<Currency>,
+    pub auth: ThreeDsAuthData,
+    /// For `3d_pay` and `3d_host`: the bank's provision result.
+    pub outcome: Option<Outcome>,
+    /// The bank's message (mdErrorMsg / ErrMsg), for the payment's error.
+    pub message: Option<String>,
+}
+
+/// Why a 3D callback was refused. Nothing in it may be trusted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallbackError {
+    #[error("callback signature does not verify")]
+    BadSignature,
+    #[error("callback lacks {0}")]
+    MissingField(&'static str),
+    #[error("callback is malformed: {0}")]
+    Malformed(String),
+    #[error("pos has no 3D store key")]
+    NoStoreKey,
+}
+
+/// Provisioning a payment after 3D authentication (`3d` model).
+#[derive(Debug, Clone)]
+pub struct ThreeDsAuthorizeRequest<'a> {
+    pub order_id: &'a str,
+    pub kind: AuthorizeKind,
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    pub installment: u32,
+    pub auth: &'a ThreeDsAuthData,
+    pub client_ip: Option<&'a str>,
+}
+
 /// Which operations a connector really performs. A registry-wide test checks each
 /// declared capability end to end against the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
+    /// The 3D Secure models the connector implements (empty: none).
+    pub threeds_models: &'static [ThreeDsModel],
     pub sale: bool,
     pub pre_auth: bool,
     pub post_auth: bool,
@@ -221,6 +348,25 @@ pub trait Connector: Send + Sync {
         pos: &PosConfig,
         order_id: &str,
     ) -> Result<Vec<BankCredit>, ConnectorError>;
+    /// The form that sends the shopper's browser to the bank's 3D gate.
+    async fn threeds_form(
+        &self,
+        pos: &PosConfig,
+        request: &ThreeDsInitRequest<'_>,
+    ) -> Result<BrowserForm, ConnectorError>;
+    /// Verifies the bank's 3D callback (signature first, with the POS's store key) and
+    /// reads it.
+    fn parse_threeds_callback(
+        &self,
+        pos: &PosConfig,
+        fields: &[(String, String)],
+    ) -> Result<ThreeDsResult, CallbackError>;
+    /// Provisions a payment authenticated with the `3d` model.
+    async fn authorize_3d(
+        &self,
+        pos: &PosConfig,
+        request: &ThreeDsAuthorizeRequest<'_>,
+    ) -> Result<Outcome, ConnectorError>;
 }
 
 /// Default bank endpoints for a POS, by integrator and mode (`TEST` or `PROD`).

@@ -52,9 +52,27 @@ pub struct CreatePayment {
     pub pos_alias: Option<String>,
     pub client_ip: Option<String>,
     pub payment_channel: Option<String>,
-    pub card: CardDetails,
+    /// Required except for 3D models where the bank's page collects the card.
+    pub card: Option<CardDetails>,
     pub items: Vec<PaymentItemInput>,
     pub additional_params: Option<serde_json::Value>,
+    /// Set for payments made on the hosted checkout page.
+    pub checkout_token: Option<String>,
+    /// Set for pay-by-link purchases.
+    pub product_id: Option<i64>,
+}
+
+/// A payment checked and shaped, not yet written.
+pub(crate) struct PreparedPayment {
+    pub(crate) order_id: String,
+    pub(crate) pos: PosRow,
+    pub(crate) pos_config: connectors::PosConfig,
+    pub(crate) family: ConnectorFamily,
+    pub(crate) payment: NewPayment,
+    pub(crate) items: Vec<NewPaymentItem>,
+    pub(crate) operation: &'static str,
+    pub(crate) kind: AuthorizeKind,
+    pub(crate) now_ms: i64,
 }
 
 /// A payment with its items, as the API renders it.
@@ -115,7 +133,15 @@ fn pos_allows_non_3ds(pos: &PosRow) -> bool {
             .any(|t| t == PaymentAuthenticationType::NonThreeDs.as_str())
 }
 
-fn pos_family(pos: &PosRow) -> Option<ConnectorFamily> {
+fn pos_allows_3ds(pos: &PosRow) -> bool {
+    let types = &pos.doc.enabled_payment_authentication_types;
+    types.is_empty()
+        || types
+            .iter()
+            .any(|t| t == PaymentAuthenticationType::ThreeDs.as_str())
+}
+
+pub(crate) fn pos_family(pos: &PosRow) -> Option<ConnectorFamily> {
     PosIntegrator::parse(&pos.pos_integrator).and_then(|i| i.family())
 }
 
@@ -126,7 +152,19 @@ fn pos_takes_payments(pos: &PosRow) -> bool {
 impl Engine {
     /// Picks the POS for a payment: the requested alias, else the first active POS (by
     /// `orderNumber`) for the currency. Smart routing replaces the second rule later.
-    async fn choose_pos(&self, merchant_id: i64, request: &CreatePayment) -> Result<PosRow> {
+    async fn choose_pos(
+        &self,
+        merchant_id: i64,
+        request: &CreatePayment,
+        three_ds: bool,
+    ) -> Result<PosRow> {
+        let allows = |pos: &PosRow| {
+            if three_ds {
+                pos_allows_3ds(pos)
+            } else {
+                pos_allows_non_3ds(pos)
+            }
+        };
         let poses = self.store.poses(merchant_id).await?;
         if let Some(alias) = &request.pos_alias {
             let pos = poses
@@ -161,7 +199,7 @@ impl Engine {
             .find(|p| {
                 pos_takes_payments(p)
                     && p.currency == request.currency.code()
-                    && pos_allows_non_3ds(p)
+                    && allows(p)
                     && pos_family(p).is_some()
                     && (request.installment <= 1 || p.doc.enable_installment)
             })
@@ -173,41 +211,54 @@ impl Engine {
             })
     }
 
-    pub async fn create_payment(
+    /// Everything about a new payment that does not depend on how it authenticates:
+    /// checks, the POS, card facts, items, the first attempt's order id.
+    async fn prepare_payment(
         &self,
         merchant_id: i64,
-        request: CreatePayment,
-    ) -> Result<PaymentView> {
+        request: &CreatePayment,
+        three_ds: bool,
+    ) -> Result<PreparedPayment> {
         let now = self.clock.now();
         let today = now.with_timezone(&self.config.zone).date_naive();
-        if request.card.expiry.is_expired_on(today) {
+        if request
+            .card
+            .as_ref()
+            .is_some_and(|c| c.expiry.is_expired_on(today))
+        {
             return Err(EngineError::Declined {
                 group: ErrorGroup::ExpiredCard,
                 provider_code: None,
                 provider_message: None,
             });
         }
-        let pos = self.choose_pos(merchant_id, &request).await?;
+        let pos = self.choose_pos(merchant_id, request, three_ds).await?;
         if request.installment > 1 && !pos.doc.enable_installment {
             return Err(validation(
                 "4103",
                 "installments are not enabled on this POS",
             ));
         }
-        if request.card.cvc.is_none() && !pos.doc.enable_payment_without_cvc {
+        if request.card.as_ref().is_some_and(|c| c.cvc.is_none())
+            && !pos.doc.enable_payment_without_cvc
+        {
             return Err(validation("4012", "cvc is required"));
         }
-        let connector_family = pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
+        let family = pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
         let pos_config = self.pos_config(&pos)?;
-        let bin_info = bin::lookup(request.card.number.bin8());
+        let bin_info = request
+            .card
+            .as_ref()
+            .and_then(|c| bin::lookup(c.number.bin8()));
         let (bank_id, _) = PosIntegrator::parse(&pos.pos_integrator)
             .map(|i| i.bank())
             .unwrap_or((0, ""));
         let doc = PaymentDoc {
             payment_type: "CARD_PAYMENT".into(),
+            is_three_ds: three_ds,
             payment_channel: request.payment_channel.clone(),
             client_ip: request.client_ip.clone(),
-            card_holder_name: Some(request.card.holder_name.clone()),
+            card_holder_name: request.card.as_ref().map(|c| c.holder_name.clone()),
             card_type: bin_info
                 .as_ref()
                 .and_then(|b| b.card_type)
@@ -231,7 +282,7 @@ impl Engine {
         };
         let prices: Vec<i64> = request.items.iter().map(|i| i.price.get()).collect();
         let paid_parts = split_paid_price(request.paid_price.get(), &prices);
-        let items: Vec<NewPaymentItem> = request
+        let items = request
             .items
             .iter()
             .zip(paid_parts)
@@ -250,39 +301,56 @@ impl Engine {
             PaymentPhase::PreAuth => (OPERATION_PRE_AUTH, AuthorizeKind::PreAuth),
             PaymentPhase::Auth | PaymentPhase::PostAuth => (OPERATION_SALE, AuthorizeKind::Sale),
         };
-        let order_id = request.bank_order_id.clone().unwrap_or_else(new_order_id);
         let now_ms = now.timestamp_millis();
-        let (payment_id, attempt_id) = self
-            .store
+        let payment = NewPayment {
+            merchant_id,
+            status: PaymentStatus::Waiting.as_str().to_owned(),
+            phase: request.phase.as_str().to_owned(),
+            price_minor: request.price.get(),
+            paid_price_minor: request.paid_price.get(),
+            currency: request.currency.code().to_owned(),
+            installment: i64::from(request.installment.max(1)),
+            payment_group: request.payment_group.as_str().to_owned(),
+            payment_source: request.source.as_str().to_owned(),
+            conversation_id: request.conversation_id.clone(),
+            external_id: request.external_id.clone(),
+            buyer_member_id: request.buyer_member_id,
+            pos_id: pos.id,
+            bin_number: request.card.as_ref().map(|c| c.number.bin6().to_owned()),
+            last_four: request
+                .card
+                .as_ref()
+                .map(|c| c.number.last_four().to_owned()),
+            doc,
+            checkout_token: request.checkout_token.clone(),
+            product_id: request.product_id,
+            created_at: now_ms,
+        };
+        Ok(PreparedPayment {
+            order_id: request.bank_order_id.clone().unwrap_or_else(new_order_id),
+            pos,
+            pos_config,
+            family,
+            payment,
+            items,
+            operation,
+            kind,
+            now_ms,
+        })
+    }
+
+    /// Writes a prepared payment and its first attempt, before any bank call.
+    pub(crate) async fn insert_prepared(
+        &self,
+        prepared: &PreparedPayment,
+        attempt: &NewAttempt,
+    ) -> Result<(i64, i64)> {
+        self.store
             .insert_payment(
-                &NewPayment {
-                    merchant_id,
-                    status: PaymentStatus::Waiting.as_str().to_owned(),
-                    phase: request.phase.as_str().to_owned(),
-                    price_minor: request.price.get(),
-                    paid_price_minor: request.paid_price.get(),
-                    currency: request.currency.code().to_owned(),
-                    installment: i64::from(request.installment.max(1)),
-                    payment_group: request.payment_group.as_str().to_owned(),
-                    payment_source: request.source.as_str().to_owned(),
-                    conversation_id: request.conversation_id.clone(),
-                    external_id: request.external_id.clone(),
-                    buyer_member_id: request.buyer_member_id,
-                    pos_id: pos.id,
-                    bin_number: Some(request.card.number.bin6().to_owned()),
-                    last_four: Some(request.card.number.last_four().to_owned()),
-                    doc,
-                    created_at: now_ms,
-                },
-                &items,
-                &NewAttempt {
-                    pos_id: pos.id,
-                    order_id: order_id.clone(),
-                    operation: operation.to_owned(),
-                    amount_minor: request.paid_price.get(),
-                    created_at: now_ms,
-                },
-                self.inquiry_due_after_call(now_ms),
+                &prepared.payment,
+                &prepared.items,
+                attempt,
+                self.inquiry_due_after_call(prepared.now_ms),
             )
             .await
             .map_err(|e| match e {
@@ -290,7 +358,35 @@ impl Engine {
                     validation("4010", "bankOrderId was used before")
                 }
                 other => other.into(),
-            })?;
+            })
+    }
+
+    pub async fn create_payment(
+        &self,
+        merchant_id: i64,
+        request: CreatePayment,
+    ) -> Result<PaymentView> {
+        let prepared = self.prepare_payment(merchant_id, &request, false).await?;
+        let card = request
+            .card
+            .as_ref()
+            .ok_or_else(|| validation("4001", "card is required"))?;
+        let attempt = NewAttempt::direct(
+            prepared.pos.id,
+            prepared.order_id.clone(),
+            prepared.operation,
+            request.paid_price.get(),
+            prepared.now_ms,
+        );
+        let (payment_id, attempt_id) = self.insert_prepared(&prepared, &attempt).await?;
+        let PreparedPayment {
+            pos,
+            pos_config,
+            family: connector_family,
+            order_id,
+            kind,
+            ..
+        } = prepared;
         tracing::info!(
             payment_id,
             attempt_id,
@@ -308,7 +404,7 @@ impl Engine {
                     amount: request.paid_price,
                     currency: request.currency,
                     installment: request.installment,
-                    card: &request.card,
+                    card,
                     client_ip: request.client_ip.as_deref(),
                 },
             )
@@ -570,13 +666,13 @@ impl Engine {
             .insert_attempt(
                 payment_id,
                 merchant_id,
-                &NewAttempt {
+                &NewAttempt::direct(
                     pos_id,
-                    order_id: order_id.clone(),
-                    operation: OPERATION_CAPTURE.into(),
-                    amount_minor: amount.get(),
-                    created_at: now,
-                },
+                    order_id.clone(),
+                    OPERATION_CAPTURE,
+                    amount.get(),
+                    now,
+                ),
                 self.inquiry_due_after_call(now),
             )
             .await

@@ -142,9 +142,9 @@ fn offset(page: Page) -> i64 {
 
 const MEMBER_COLUMNS: &str = "id, merchant_id, external_id, name, email, is_buyer, is_sub_merchant, member_type, status, doc, created_at, updated_at";
 const POS_COLUMNS: &str = "id, merchant_id, alias, name, status, pos_integrator, currency, order_number, doc, credentials_sealed, commissions, created_at, updated_at";
-const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, created_at, updated_at";
+const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, checkout_token, product_id, created_at, updated_at";
 const ITEM_COLUMNS: &str = "id, payment_id, name, external_id, price_minor, paid_price_minor, refunded_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at";
-const ATTEMPT_COLUMNS: &str = "id, payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, error_code, error_message, created_at, updated_at";
+const ATTEMPT_COLUMNS: &str = "id, payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, error_code, error_message, threeds_token, threeds, expires_at, created_at, updated_at";
 const REFUND_COLUMNS: &str = "id, merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, doc, created_at, updated_at";
 const REFUND_TX_COLUMNS: &str = "id, merchant_id, refund_id, payment_id, payment_transaction_id, amount_minor, status, conversation_id, is_after_settlement, created_at, updated_at";
 
@@ -218,6 +218,8 @@ fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
         refunded_minor: row.try_get("refunded_minor")?,
         voided: flag(row, "voided")?,
         doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        checkout_token: row.try_get("checkout_token")?,
+        product_id: row.try_get("product_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -250,6 +252,12 @@ fn attempt_from(row: &AnyRow) -> Result<AttemptRow> {
         state: row.try_get("state")?,
         error_code: row.try_get("error_code")?,
         error_message: row.try_get("error_message")?,
+        threeds_token: row.try_get("threeds_token")?,
+        threeds: row
+            .try_get::<Option<String>, _>("threeds")?
+            .map(|t| from_json(&t))
+            .transpose()?,
+        expires_at: row.try_get("expires_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -668,7 +676,7 @@ impl Store {
     ) -> Result<(i64, i64)> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(
-            "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+            "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING id",
         )
         .bind(payment.merchant_id)
         .bind(&payment.status)
@@ -687,6 +695,8 @@ impl Store {
         .bind(payment.last_four.as_deref())
         .bind(to_json(&payment.doc)?)
         .bind(payment.created_at)
+        .bind(payment.checkout_token.as_deref())
+        .bind(payment.product_id)
         .fetch_one(&mut *tx)
         .await?;
         let payment_id: i64 = row.try_get("id")?;
@@ -1286,7 +1296,7 @@ async fn insert_attempt(
     check_after: i64,
 ) -> Result<i64> {
     let row = sqlx::query(
-        "INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'sent', $7, $8, $8) RETURNING id",
+        "INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at, threeds_token, threeds, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING id",
     )
     .bind(payment_id)
     .bind(merchant_id)
@@ -1294,8 +1304,13 @@ async fn insert_attempt(
     .bind(&attempt.order_id)
     .bind(&attempt.operation)
     .bind(attempt.amount_minor)
-    .bind(check_after)
+    .bind(attempt.state)
+    // A 3D attempt is not in flight at the bank until it is provisioned.
+    .bind(if attempt.state == attempt_state::SENT { Some(check_after) } else { None })
     .bind(attempt.created_at)
+    .bind(attempt.threeds_token.as_deref())
+    .bind(attempt.threeds.as_ref().map(to_json).transpose()?)
+    .bind(attempt.expires_at)
     .fetch_one(&mut **tx)
     .await;
     match row {
@@ -1324,4 +1339,296 @@ async fn update_payment(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+const CHECKOUT_COLUMNS: &str =
+    "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at";
+const PRODUCT_COLUMNS: &str = "id, merchant_id, token, name, status, price_minor, currency, stock, sold_count, channel, expires_at, doc, created_at, updated_at";
+
+fn checkout_from(row: &AnyRow) -> Result<CheckoutRow> {
+    Ok(CheckoutRow {
+        token: row.try_get("token")?,
+        merchant_id: row.try_get("merchant_id")?,
+        status: row.try_get("status")?,
+        product_id: row.try_get("product_id")?,
+        payment_id: row.try_get("payment_id")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        expires_at: row.try_get("expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn product_from(row: &AnyRow) -> Result<ProductRow> {
+    Ok(ProductRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        token: row.try_get("token")?,
+        name: row.try_get("name")?,
+        status: row.try_get("status")?,
+        price_minor: row.try_get("price_minor")?,
+        currency: row.try_get("currency")?,
+        stock: row.try_get("stock")?,
+        sold_count: row.try_get("sold_count")?,
+        channel: row.try_get("channel")?,
+        expires_at: row.try_get("expires_at")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// 3D Secure attempts, checkout sessions and pay-by-link products.
+impl Store {
+    pub async fn attempt_by_threeds_token(&self, token: &str) -> Result<Option<AttemptRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE threeds_token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(attempt_from).transpose()
+    }
+
+    /// Moves a 3D attempt from one state to the next, with its 3D document and (optionally)
+    /// its payment, in one transaction. Returns `false` if the attempt was not in `from`
+    /// (a replayed or concurrent callback), changing nothing.
+    pub async fn transition_attempt(
+        &self,
+        attempt_id: i64,
+        from: &str,
+        to: &str,
+        threeds: Option<&ThreeDsDoc>,
+        payment: Option<&PaymentRow>,
+        check_after: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let threeds_json = threeds.map(to_json).transpose()?;
+        let result = sqlx::query(
+            "UPDATE payment_attempts SET state = $1, threeds = COALESCE($2, threeds), next_check_at = $3, updated_at = $4 WHERE id = $5 AND state = $6",
+        )
+        .bind(to)
+        .bind(threeds_json)
+        .bind(check_after)
+        .bind(now)
+        .bind(attempt_id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(payment) = payment {
+            update_payment(&mut tx, payment, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// 3D attempts whose shopper never came back from the bank in time.
+    pub async fn expired_threeds_attempts(&self, now: i64, limit: i64) -> Result<Vec<AttemptRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE state IN ('threeds_pending', 'threeds_authenticated') AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(attempt_from).collect()
+    }
+
+    // ---- checkout sessions -----------------------------------------------------------
+
+    pub async fn insert_checkout(&self, c: &CheckoutRow) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO checkout_sessions ({CHECKOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&c.token)
+        .bind(c.merchant_id)
+        .bind(&c.status)
+        .bind(c.product_id)
+        .bind(c.payment_id)
+        .bind(to_json(&c.doc)?)
+        .bind(c.expires_at)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A checkout session by its token (the token is the capability; pages use this).
+    pub async fn checkout(&self, token: &str) -> Result<Option<CheckoutRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHECKOUT_COLUMNS} FROM checkout_sessions WHERE token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(checkout_from).transpose()
+    }
+
+    /// Sets a session's status (and payment) if it is still in `from`.
+    pub async fn update_checkout(
+        &self,
+        token: &str,
+        from: &str,
+        to: &str,
+        payment_id: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE checkout_sessions SET status = $1, payment_id = COALESCE($2, payment_id), updated_at = $3 WHERE token = $4 AND status = $5",
+        )
+        .bind(to)
+        .bind(payment_id)
+        .bind(now)
+        .bind(token)
+        .bind(from)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records the latest payment tried on a session (a declined try leaves it active).
+    pub async fn set_checkout_payment(&self, token: &str, payment_id: i64, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE checkout_sessions SET payment_id = $1, updated_at = $2 WHERE token = $3",
+        )
+        .bind(payment_id)
+        .bind(now)
+        .bind(token)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    // ---- products --------------------------------------------------------------------
+
+    pub async fn insert_product(&self, p: &ProductRow) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO products (merchant_id, token, name, status, price_minor, currency, stock, sold_count, channel, expires_at, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(p.merchant_id)
+        .bind(&p.token)
+        .bind(&p.name)
+        .bind(&p.status)
+        .bind(p.price_minor)
+        .bind(&p.currency)
+        .bind(p.stock)
+        .bind(p.channel.as_deref())
+        .bind(p.expires_at)
+        .bind(to_json(&p.doc)?)
+        .bind(p.created_at)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn update_product(&self, p: &ProductRow) -> Result<()> {
+        let result = sqlx::query(
+            "UPDATE products SET name = $1, status = $2, price_minor = $3, currency = $4, stock = $5, channel = $6, expires_at = $7, doc = $8, updated_at = $9 WHERE id = $10 AND merchant_id = $11 AND status <> 'DELETED'",
+        )
+        .bind(&p.name)
+        .bind(&p.status)
+        .bind(p.price_minor)
+        .bind(&p.currency)
+        .bind(p.stock)
+        .bind(p.channel.as_deref())
+        .bind(p.expires_at)
+        .bind(to_json(&p.doc)?)
+        .bind(p.updated_at)
+        .bind(p.id)
+        .bind(p.merchant_id)
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict("product not found"));
+        }
+        Ok(())
+    }
+
+    pub async fn product(&self, merchant_id: i64, id: i64) -> Result<Option<ProductRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 AND merchant_id = $2 AND status <> 'DELETED'"
+        ))
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(product_from).transpose()
+    }
+
+    pub async fn product_by_token(&self, token: &str) -> Result<Option<ProductRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE token = $1 AND status <> 'DELETED'"
+        ))
+        .bind(token)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(product_from).transpose()
+    }
+
+    pub async fn search_products(
+        &self,
+        merchant_id: i64,
+        filter: &ProductFilter,
+        page: Page,
+    ) -> Result<Paged<ProductRow>> {
+        let mut f = Filters::new(merchant_id, "merchant_id");
+        f.clauses.push("status <> 'DELETED'".into());
+        f.int("id = ?", filter.id);
+        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
+        f.text("name LIKE ?", like.as_deref());
+        f.text("currency = ?", filter.currency.as_deref());
+        f.text("channel = ?", filter.channel.as_deref());
+        f.int("price_minor >= ?", filter.min_price_minor);
+        f.int("price_minor <= ?", filter.max_price_minor);
+        self.paged(
+            &format!("SELECT {PRODUCT_COLUMNS} FROM products"),
+            "products",
+            &f,
+            page,
+            product_from,
+        )
+        .await
+    }
+
+    pub async fn delete_product(&self, merchant_id: i64, id: i64, now: i64) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE products SET status = 'DELETED', updated_at = $1 WHERE id = $2 AND merchant_id = $3 AND status <> 'DELETED'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(merchant_id)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Takes one unit of stock, atomically: `false` when sold out. Products without a
+    /// stock limit always succeed.
+    pub async fn reserve_stock(&self, product_id: i64, now: i64) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE products SET sold_count = sold_count + 1, updated_at = $1 WHERE id = $2 AND status = 'ACTIVE' AND (stock IS NULL OR sold_count < stock)",
+        )
+        .bind(now)
+        .bind(product_id)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives back a unit taken by [`Store::reserve_stock`] (the payment failed).
+    pub async fn release_stock(&self, product_id: i64, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE id = $2 AND sold_count > 0",
+        )
+        .bind(now)
+        .bind(product_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
 }

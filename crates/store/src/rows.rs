@@ -167,6 +167,8 @@ pub struct PaymentRow {
     pub refunded_minor: i64,
     pub voided: bool,
     pub doc: PaymentDoc,
+    pub checkout_token: Option<String>,
+    pub product_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -174,6 +176,9 @@ pub struct PaymentRow {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDoc {
+    #[serde(default)]
+    pub is_three_ds: bool,
+    pub md_status: Option<String>,
     pub payment_type: String,
     pub payment_channel: Option<String>,
     pub client_ip: Option<String>,
@@ -227,6 +232,8 @@ pub struct NewPayment {
     pub bin_number: Option<String>,
     pub last_four: Option<String>,
     pub doc: PaymentDoc,
+    pub checkout_token: Option<String>,
+    pub product_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -257,6 +264,10 @@ pub struct NewPaymentItem {
 /// Attempt states: `sent` (written before the bank call), then `approved`, `declined` or
 /// `unknown` (resolved later by a status inquiry).
 pub mod attempt_state {
+    /// 3D Secure: the shopper is at the bank; the bank's callback is awaited.
+    pub const THREEDS_PENDING: &str = "threeds_pending";
+    /// 3D Secure (`3d` model): authenticated; `3ds-complete` provisions it.
+    pub const THREEDS_AUTHENTICATED: &str = "threeds_authenticated";
     pub const SENT: &str = "sent";
     pub const APPROVED: &str = "approved";
     pub const DECLINED: &str = "declined";
@@ -275,6 +286,11 @@ pub struct AttemptRow {
     pub state: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// The unguessable token in the bank's callback URL (3D attempts).
+    pub threeds_token: Option<String>,
+    pub threeds: Option<ThreeDsDoc>,
+    /// When a 3D attempt still waiting for its callback expires.
+    pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -286,6 +302,52 @@ pub struct NewAttempt {
     pub operation: String,
     pub amount_minor: i64,
     pub created_at: i64,
+    /// `sent` for direct calls, `threeds_pending` for 3D Secure.
+    pub state: &'static str,
+    pub threeds_token: Option<String>,
+    pub threeds: Option<ThreeDsDoc>,
+    pub expires_at: Option<i64>,
+}
+
+impl NewAttempt {
+    /// An attempt whose bank call is about to be made.
+    pub fn direct(
+        pos_id: i64,
+        order_id: String,
+        operation: &str,
+        amount_minor: i64,
+        created_at: i64,
+    ) -> NewAttempt {
+        NewAttempt {
+            pos_id,
+            order_id,
+            operation: operation.to_owned(),
+            amount_minor,
+            created_at,
+            state: attempt_state::SENT,
+            threeds_token: None,
+            threeds: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// What a 3D Secure attempt keeps: the model, where the shopper goes afterwards, and the
+/// authentication result the provision needs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreeDsDoc {
+    pub model: String,
+    /// The merchant's `callbackUrl` (API) — or the checkout token (hosted page).
+    pub merchant_callback_url: Option<String>,
+    pub checkout_token: Option<String>,
+    pub lang: String,
+    pub md_status: Option<String>,
+    pub md: Option<String>,
+    pub xid: Option<String>,
+    pub eci: Option<String>,
+    pub cavv: Option<String>,
+    pub message: Option<String>,
 }
 
 /// A refund, one bank operation (`void` or `credit`), possibly spanning several items.
@@ -388,4 +450,48 @@ pub struct Paged<T> {
     pub page: i64,
     pub size: i64,
     pub total_size: i64,
+}
+
+/// A hosted checkout page session (`/payment/v1/checkout-payments/init`).
+#[derive(Debug, Clone)]
+pub struct CheckoutRow {
+    pub token: String,
+    pub merchant_id: i64,
+    /// `ACTIVE`, `COMPLETED` (paid), `EXPIRED`.
+    pub status: String,
+    pub product_id: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub doc: serde_json::Value,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A pay-by-link product (Craftlink).
+#[derive(Debug, Clone)]
+pub struct ProductRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub token: String,
+    pub name: String,
+    pub status: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub stock: Option<i64>,
+    pub sold_count: i64,
+    pub channel: Option<String>,
+    pub expires_at: Option<i64>,
+    pub doc: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub channel: Option<String>,
+    pub min_price_minor: Option<i64>,
+    pub max_price_minor: Option<i64>,
 }

@@ -221,6 +221,7 @@ impl Connector for Nestpay {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            threeds_models: &[],
             sale: true,
             pre_auth: true,
             post_auth: true,
@@ -280,6 +281,36 @@ impl Connector for Nestpay {
         let body = wire::status_request(credentials(pos, order_id)?, order_id);
         let response = self.call(pos, "sync_payment", order_id, body).await?;
         wire::payment_sync(&response)
+    }
+
+    async fn threeds_form(
+        &self,
+        _pos: &PosConfig,
+        _request: &crate::ThreeDsInitRequest<'_>,
+    ) -> Result<crate::BrowserForm, ConnectorError> {
+        Err(ConnectorError::Unsupported {
+            operation: "threeds_form",
+        })
+    }
+
+    fn parse_threeds_callback(
+        &self,
+        _pos: &PosConfig,
+        _fields: &[(String, String)],
+    ) -> Result<crate::ThreeDsResult, crate::CallbackError> {
+        Err(crate::CallbackError::Malformed(
+            "3D Secure is not implemented yet".into(),
+        ))
+    }
+
+    async fn authorize_3d(
+        &self,
+        _pos: &PosConfig,
+        _request: &crate::ThreeDsAuthorizeRequest<'_>,
+    ) -> Result<Outcome, ConnectorError> {
+        Err(ConnectorError::Unsupported {
+            operation: "authorize_3d",
+        })
     }
 
     async fn sync_refunds(

@@ -1,0 +1,1 @@
+//! Orkestra's routing engine (work in progress).
