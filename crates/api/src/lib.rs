@@ -14,12 +14,15 @@ pub mod idempotency;
 pub mod json;
 
 mod bins;
+mod checkout;
 mod members;
+pub mod pages;
 mod payments;
 mod poses;
 mod refunds;
 mod render;
 mod reporting;
+mod threeds;
 
 use std::sync::Arc;
 
@@ -36,6 +39,18 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// The URL clients reach Orkestra at (scheme, host, port), when behind a proxy.
     pub public_url: Option<String>,
+    /// One-time pages (3D redirects) kept in memory only.
+    pub pages: pages::OneTimePages,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, public_url: Option<String>) -> AppState {
+        AppState {
+            engine,
+            public_url,
+            pages: pages::OneTimePages::default(),
+        }
+    }
 }
 
 /// The API router. Mount other routers (simulators, pages) beside it with `merge`/`nest`.
@@ -68,6 +83,11 @@ pub fn router(state: AppState) -> Router {
             get(poses::commissions).post(poses::set_commissions),
         )
         .route("/payment/v1/card-payments", post(payments::create))
+        .route("/payment/v1/card-payments/3ds-init", post(threeds::init))
+        .route(
+            "/payment/v1/card-payments/3ds-complete",
+            post(threeds::complete),
+        )
         .route("/payment/v1/card-payments/{id}", get(payments::retrieve))
         .route(
             "/payment/v1/card-payments/{id}/post-auth",
@@ -105,9 +125,15 @@ pub fn router(state: AppState) -> Router {
             idempotency::layer,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth::layer))
-        .with_state(state);
+        .with_state(state.clone());
+    // Browser-facing pages: no API signature; each is scoped by an unguessable token.
+    let pages = Router::new()
+        .route("/threeds/callback/{token}", post(threeds::callback))
+        .route("/threeds/redirect/{token}", get(threeds::redirect))
+        .with_state(state.clone());
     Router::new()
         .merge(api)
+        .merge(pages)
         .fallback(envelope::not_found)
         .layer(middleware::from_fn(envelope::layer))
 }

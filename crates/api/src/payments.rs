@@ -69,6 +69,8 @@ pub struct CreatePaymentRequest {
     card: Option<CardRequest>,
     items: Option<Vec<ItemRequest>>,
     additional_params: Option<Value>,
+    /// 3DS only: where the shopper's browser returns.
+    pub(crate) callback_url: Option<String>,
 }
 
 /// Card fields may arrive as strings or numbers (`expireMonth: 7`).
@@ -125,7 +127,7 @@ fn card_of(card: Option<CardRequest>) -> Result<CardDetails, ApiError> {
     })
 }
 
-fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment, ApiError> {
+pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment, ApiError> {
     for (field, value, max) in [
         ("conversationId", &r.conversation_id, 255),
         ("externalId", &r.external_id, 255),
@@ -248,20 +250,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let request: CreatePaymentRequest = parse_body(&auth.body)?;
     let command = create_payment_of(request)?;
-    if let Some(member_id) = command.buyer_member_id {
-        let member = state
-            .engine
-            .store()
-            .member(auth.merchant.id, member_id)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        if member.is_none() {
-            return Err(ApiError::bad_request(
-                "4015",
-                "buyerMemberId is not a member of this merchant",
-            ));
-        }
-    }
+    check_buyer(&state, auth.merchant.id, command.buyer_member_id).await?;
     let view = state
         .engine
         .create_payment(auth.merchant.id, command)
@@ -276,6 +265,29 @@ pub async fn create(
             .into_response());
     }
     Ok(data(body))
+}
+
+/// A `buyerMemberId` must be a member of the same merchant.
+pub(crate) async fn check_buyer(
+    state: &AppState,
+    merchant_id: i64,
+    buyer: Option<i64>,
+) -> Result<(), ApiError> {
+    if let Some(member_id) = buyer {
+        let member = state
+            .engine
+            .store()
+            .member(merchant_id, member_id)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        if member.is_none() {
+            return Err(ApiError::bad_request(
+                "4015",
+                "buyerMemberId is not a member of this merchant",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn retrieve(

@@ -61,6 +61,7 @@ struct PosRequest {
     threeds_path: Option<String>,
     port: Option<i64>,
     mode: Option<String>,
+    threeds_model: Option<String>,
 }
 
 fn input_of(r: PosRequest) -> Result<PosInput, ApiError> {
@@ -113,6 +114,7 @@ fn input_of(r: PosRequest) -> Result<PosInput, ApiError> {
         supported_card_associations: r.supported_card_associations,
         enabled_payment_authentication_types: r.enabled_payment_authentication_types,
         enabled_payment_phases: r.enabled_payment_phases,
+        threeds_model: r.threeds_model,
         users: r.merchant_pos_users.map(|users| {
             users
                 .into_iter()

@@ -265,6 +265,7 @@ pub fn pos(p: &PosRow) -> Value {
         })).collect::<Vec<_>>(),
         "supportedCardAssociations": d.supported_card_associations,
         "enabledPaymentAuthenticationTypes": d.enabled_payment_authentication_types,
+        "threedsModel": d.threeds_model.as_deref().unwrap_or("3d"),
     })
 }
 

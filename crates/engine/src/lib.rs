@@ -10,11 +10,13 @@
 //! Principal types: [`Engine`], [`EngineConfig`], [`EngineError`], [`Merchant`],
 //! [`payments::CreatePayment`].
 
+pub mod checkout;
 pub mod merchants;
 pub mod payments;
 pub mod pos;
 pub mod recovery;
 pub mod refunds;
+pub mod threeds;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -35,6 +37,10 @@ pub struct EngineConfig {
     pub bank_timeout: Duration,
     /// Local zone for the API's date-times and the same-day void rule.
     pub zone: FixedOffset,
+    /// The URL browsers reach Orkestra at (bank callbacks, checkout and link pages).
+    pub public_url: String,
+    /// How long a shopper has to finish 3D Secure at the bank.
+    pub threeds_ttl: Duration,
 }
 
 impl EngineConfig {
@@ -53,6 +59,8 @@ impl Default for EngineConfig {
         EngineConfig {
             bank_timeout: Duration::from_secs(30),
             zone: domain::clock::istanbul(),
+            public_url: "http://127.0.0.1:8080".into(),
+            threeds_ttl: Duration::from_secs(15 * 60),
         }
     }
 }

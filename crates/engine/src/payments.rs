@@ -213,7 +213,7 @@ impl Engine {
 
     /// Everything about a new payment that does not depend on how it authenticates:
     /// checks, the POS, card facts, items, the first attempt's order id.
-    async fn prepare_payment(
+    pub(crate) async fn prepare_payment(
         &self,
         merchant_id: i64,
         request: &CreatePayment,

@@ -49,6 +49,7 @@ pub struct PosInput {
     pub supported_card_associations: Option<Vec<String>>,
     pub enabled_payment_authentication_types: Option<Vec<String>>,
     pub enabled_payment_phases: Option<Vec<String>>,
+    pub threeds_model: Option<String>,
     pub users: Option<Vec<PosUserInput>>,
 }
 
@@ -291,6 +292,15 @@ impl Engine {
         }
         if let Some(v) = input.enabled_payment_phases {
             doc.enabled_payment_phases = v;
+        }
+        if let Some(model) = input.threeds_model {
+            if connectors::ThreeDsModel::parse(&model).is_none() {
+                return Err(validation(
+                    "4002",
+                    "threedsModel must be 3d, 3d_pay or 3d_host",
+                ));
+            }
+            doc.threeds_model = Some(model);
         }
         if let Some(key) = input.threeds_key.filter(|k| !k.is_empty()) {
             credentials.threeds_key = Some(key);

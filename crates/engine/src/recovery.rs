@@ -52,6 +52,7 @@ impl Engine {
                 }
             }
         }
+        settled += self.expire_threeds().await?;
         if settled > 0 {
             tracing::info!(settled, "recovered unknown bank outcomes");
         }

@@ -74,6 +74,9 @@ struct ServeArgs {
     /// Seconds a bank call may take before its outcome is treated as unknown.
     #[arg(long, env = "ORKESTRA_BANK_TIMEOUT_SECS", default_value_t = 30)]
     bank_timeout_secs: u64,
+    /// Seconds a shopper has to finish 3D Secure at the bank before the payment expires.
+    #[arg(long, env = "ORKESTRA_THREEDS_TTL_SECS", default_value_t = 900)]
+    threeds_ttl_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -255,11 +258,6 @@ async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = EngineConfig {
-        bank_timeout: Duration::from_secs(args.bank_timeout_secs.max(1)),
-        ..EngineConfig::default()
-    };
-    let engine = open_engine(&args.db, config).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -272,10 +270,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         format!("http://{host}:{}", local.port())
     });
-    let mut app = api::router(api::AppState {
-        engine: engine.clone(),
-        public_url: args.public_url.clone(),
-    });
+    let config = EngineConfig {
+        bank_timeout: Duration::from_secs(args.bank_timeout_secs.max(1)),
+        public_url: base_url.clone(),
+        threeds_ttl: Duration::from_secs(args.threeds_ttl_secs.max(30)),
+        ..EngineConfig::default()
+    };
+    let engine = open_engine(&args.db, config).await?;
+    let mut app = api::router(api::AppState::new(engine.clone(), args.public_url.clone()));
     if args.sandbox {
         app = app.nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
         create_sandbox(&engine, &base_url, &data_dir(&args.db)).await?;

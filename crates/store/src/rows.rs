@@ -93,6 +93,10 @@ pub struct PosDoc {
     pub supported_card_associations: Vec<String>,
     pub enabled_payment_authentication_types: Vec<String>,
     pub enabled_payment_phases: Vec<String>,
+    /// The bank's 3D Secure model for this POS (`3d`, `3d_pay`, `3d_host`): an Orkestra
+    /// extension; `3d` when absent.
+    #[serde(default)]
+    pub threeds_model: Option<String>,
     /// Ids and non-secret parts of the POS users (passwords are in the sealed credentials).
     pub users: Vec<PosUserDoc>,
 }

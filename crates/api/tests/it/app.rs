@@ -56,6 +56,10 @@ impl TestApp {
         let sqlite_path = url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
         let store = store::Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let engine = Arc::new(Engine::new(
             store,
             connectors::Registry::new(connectors::http::client().expect("client")),
@@ -63,18 +67,12 @@ impl TestApp {
             Arc::new(domain::clock::SystemClock),
             EngineConfig {
                 bank_timeout,
+                public_url: base.clone(),
                 ..EngineConfig::default()
             },
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = api::router(api::AppState {
-            engine: engine.clone(),
-            public_url: None,
-        })
-        .nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
+        let app = api::router(api::AppState::new(engine.clone(), None))
+            .nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         let merchant = engine
             .create_merchant("Test Merchant", None, None)

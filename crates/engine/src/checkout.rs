@@ -1,0 +1,1 @@
+//! Placeholder for the hosted checkout page and pay-by-link.
