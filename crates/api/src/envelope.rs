@@ -219,11 +219,15 @@ pub async fn layer(request: Request, next: Next) -> Response {
         response = (error.status, Json(body)).into_response();
     } else if status.is_client_error() || status.is_server_error() {
         // Errors produced outside our handlers (405 from the router, 413 from a limit).
-        let is_json = response
+        // JSON errors are ours already; HTML error pages belong to the shopper-facing pages.
+        let rendered = response
             .headers()
             .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        if !is_json {
+            .is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"text/html")
+            });
+        if !rendered {
             let error = match status {
                 StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
                     status,

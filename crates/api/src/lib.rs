@@ -19,6 +19,7 @@ mod members;
 pub mod pages;
 mod payments;
 mod poses;
+mod products;
 mod refunds;
 mod render;
 mod reporting;
@@ -120,6 +121,21 @@ pub fn router(state: AppState) -> Router {
             get(reporting::payment_refunds),
         )
         .route("/installment/v1/bins/{bin}", get(bins::retrieve))
+        .route("/payment/v1/checkout-payments/init", post(checkout::init))
+        .route(
+            "/payment/v1/checkout-payments/{token}",
+            get(checkout::retrieve).delete(checkout::expire),
+        )
+        .route(
+            "/craftlink/v1/products",
+            post(products::create).get(products::search),
+        )
+        .route(
+            "/craftlink/v1/products/{id}",
+            get(products::retrieve)
+                .put(products::update)
+                .delete(products::delete),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
@@ -130,6 +146,16 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/threeds/callback/{token}", post(threeds::callback))
         .route("/threeds/redirect/{token}", get(threeds::redirect))
+        .route("/checkout/{token}", get(checkout::page))
+        .route(
+            "/checkout/{token}/installments",
+            get(checkout::installments),
+        )
+        .route("/checkout/{token}/pay", post(checkout::pay))
+        .route("/pay/{token}", get(products::page))
+        .route("/pay/{token}/checkout", post(products::start_checkout))
+        .route("/pay/{token}/{file}", get(products::qr))
+        .route("/assets/{name}", get(pages::asset))
         .with_state(state.clone());
     Router::new()
         .merge(api)

@@ -137,8 +137,8 @@ pub async fn redirect(State(state): State<AppState>, Path(token): Path<String>) 
 
 pub fn message_page(status: StatusCode, tr: &str, en: &str) -> Response {
     let body = format!(
-        "<!DOCTYPE html><html lang=\"tr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Orkestra</title></head>\
-<body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem\"><h1 style=\"font-size:1.3rem\">{}</h1><p lang=\"en\">{}</p></body></html>",
+        "<!DOCTYPE html><html lang=\"tr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Orkestra</title>\
+<link rel=\"stylesheet\" href=\"/assets/orkestra.css\"></head><body><main><h1>{}</h1><p lang=\"en\">{}</p></main></body></html>",
         escape(tr),
         escape(en)
     );

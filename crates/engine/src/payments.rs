@@ -357,6 +357,10 @@ impl Engine {
                 store::StoreError::Duplicate(_) => {
                     validation("4010", "bankOrderId was used before")
                 }
+                store::StoreError::Conflict(_) => EngineError::Refused {
+                    code: "4504",
+                    message: "sold out".into(),
+                },
                 other => other.into(),
             })
     }

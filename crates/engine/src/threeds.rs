@@ -45,6 +45,8 @@ pub struct ThreeDsCallbackResult {
     /// Authentication succeeded (for `3d`: the payment now waits for `3ds-complete`).
     pub authenticated: bool,
     pub model: ThreeDsModel,
+    /// The shopper's language (`tr` or `en`), for the pages that follow.
+    pub lang: String,
 }
 
 /// Callback-token length: 32 characters from a 62-letter alphabet (~190 bits).
@@ -354,6 +356,7 @@ impl Engine {
             destination,
             authenticated,
             model,
+            lang: doc.lang.clone(),
         })
     }
 

@@ -700,6 +700,20 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let payment_id: i64 = row.try_get("id")?;
+        if let Some(product_id) = payment.product_id {
+            // A pay-by-link purchase takes one unit of stock with its payment, atomically;
+            // `update_payment` gives it back if the payment fails.
+            let taken = sqlx::query(
+                "UPDATE products SET sold_count = sold_count + 1, updated_at = $1 WHERE id = $2 AND status = 'ACTIVE' AND (stock IS NULL OR sold_count < stock)",
+            )
+            .bind(payment.created_at)
+            .bind(product_id)
+            .execute(&mut *tx)
+            .await?;
+            if taken.rows_affected() == 0 {
+                return Err(StoreError::Conflict("sold out"));
+            }
+        }
         for item in items {
             sqlx::query(
                 "INSERT INTO payment_transactions (payment_id, merchant_id, name, external_id, price_minor, paid_price_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1325,6 +1339,29 @@ async fn update_payment(
     payment: &PaymentRow,
     now: i64,
 ) -> Result<()> {
+    if payment.status == "FAILURE" {
+        // The payment failed now: give back the product unit it took (once: only if it
+        // was not failed already).
+        sqlx::query(
+            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2 AND status <> 'FAILURE')",
+        )
+        .bind(now)
+        .bind(payment.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if payment.status == "SUCCESS" {
+        if let Some(token) = &payment.checkout_token {
+            sqlx::query(
+                "UPDATE checkout_sessions SET status = 'COMPLETED', payment_id = $1, updated_at = $2 WHERE token = $3 AND status = 'ACTIVE'",
+            )
+            .bind(payment.id)
+            .bind(now)
+            .bind(token)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     sqlx::query(
         "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7 WHERE id = $8",
     )
@@ -1504,6 +1541,19 @@ impl Store {
         Ok(())
     }
 
+    /// The newest payment made on a checkout session.
+    pub async fn latest_checkout_payment(&self, token: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT id FROM payments WHERE checkout_token = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(token)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|r| r.try_get("id"))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
     // ---- products --------------------------------------------------------------------
 
     pub async fn insert_product(&self, p: &ProductRow) -> Result<i64> {
@@ -1605,30 +1655,5 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(result.rows_affected() == 1)
-    }
-
-    /// Takes one unit of stock, atomically: `false` when sold out. Products without a
-    /// stock limit always succeed.
-    pub async fn reserve_stock(&self, product_id: i64, now: i64) -> Result<bool> {
-        let result = sqlx::query(
-            "UPDATE products SET sold_count = sold_count + 1, updated_at = $1 WHERE id = $2 AND status = 'ACTIVE' AND (stock IS NULL OR sold_count < stock)",
-        )
-        .bind(now)
-        .bind(product_id)
-        .execute(&self.write)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Gives back a unit taken by [`Store::reserve_stock`] (the payment failed).
-    pub async fn release_stock(&self, product_id: i64, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE id = $2 AND sold_count > 0",
-        )
-        .bind(now)
-        .bind(product_id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
     }
 }
