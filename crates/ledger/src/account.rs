@@ -265,7 +265,8 @@ mod tests {
         wallet.negative_amount_limit = None;
         assert_eq!(wallet.validate(), Err(AccountError::LimitDoesNotFitKind));
 
-        let mut clearing = Account::clearing(AccountId(2), AccountKind::RefundClearing, Currency::Try);
+        let mut clearing =
+            Account::clearing(AccountId(2), AccountKind::RefundClearing, Currency::Try);
         assert_eq!(clearing.validate(), Ok(()));
         clearing.negative_amount_limit = Some(minor(5));
         assert_eq!(clearing.validate(), Err(AccountError::LimitDoesNotFitKind));

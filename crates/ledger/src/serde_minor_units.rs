@@ -4,11 +4,16 @@
 use domain::money::MinorUnits;
 use serde::{Deserialize, Deserializer, Serializer};
 
-pub(crate) fn serialize<S: Serializer>(value: &MinorUnits, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(
+    value: &MinorUnits,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_i64(value.get())
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MinorUnits, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<MinorUnits, D::Error> {
     from_i64(i64::deserialize(deserializer)?)
 }
 

@@ -321,28 +321,28 @@ pub enum TransferOutcome {
 /// The caller's decision: `ExceedsLimit`, `PendingAlreadyPosted` and `PendingAlreadyVoided`
 /// are business refusals (decline); `ExistsWithDifferentFields` is a reused idempotency key;
 /// `LinkedEventFailed` means "see the other transfer in the chain"; everything else is a
-/// request that can never succeed as written (a bug or bad input).
+/// request that is wrong as written (a bug or bad input).
+///
+/// The variants are declared in the order they are checked: when several apply, the first is
+/// reported, by the ledger and by [`crate::posting::apply_transfer`] alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferError {
     /// Transfer id 0 is reserved for "not set".
     #[error("transfer id must not be zero")]
     IdMustNotBeZero,
-    /// A different transfer was applied under this id.
-    #[error("a transfer with this id exists with different fields")]
-    ExistsWithDifferentFields,
     /// Debit and credit account are the same.
     #[error("debit and credit account are the same")]
     SameAccount,
     /// The amount is zero.
     #[error("amount must be greater than zero")]
     ZeroAmount,
+    /// A different transfer was applied under this id.
+    #[error("a transfer with this id exists with different fields")]
+    ExistsWithDifferentFields,
     /// No account with this id.
     #[error("account {0} not found")]
     AccountNotFound(AccountId),
-    /// The transfer's currency is not that of both accounts.
-    #[error("currency differs from the accounts' currency")]
-    CurrencyMismatch,
     /// A post or void names a transfer that does not exist.
     #[error("pending transfer not found")]
     PendingNotFound,
@@ -350,7 +350,7 @@ pub enum TransferError {
     #[error("the referenced transfer is not a pending transfer")]
     NotPending,
     /// A post or void has other accounts or currency than its pending transfer, or a void
-    /// has another amount.
+    /// has another amount (checked after the status, where a post's amount is).
     #[error("post or void differs from its pending transfer")]
     PendingMismatch,
     /// The pending transfer was posted already.
@@ -362,6 +362,9 @@ pub enum TransferError {
     /// A post for more than was reserved.
     #[error("post amount exceeds the pending amount")]
     PostAmountExceedsPending,
+    /// The transfer's currency is not that of both accounts.
+    #[error("currency differs from the accounts' currency")]
+    CurrencyMismatch,
     /// The debit wallet would go below `-negative_amount_limit` (pending debits included).
     #[error("the debit account's limit would be exceeded")]
     ExceedsLimit,
@@ -400,7 +403,10 @@ mod tests {
         }
         assert_eq!(TransferCode::from_code(0), None);
         assert_eq!(TransferCode::from_code(19), None);
-        assert_eq!(TransferCode::DepositFromCard.to_string(), "DEPOSIT_FROM_CARD");
+        assert_eq!(
+            TransferCode::DepositFromCard.to_string(),
+            "DEPOSIT_FROM_CARD"
+        );
     }
 
     #[test]
