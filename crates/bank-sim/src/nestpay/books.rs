@@ -18,6 +18,16 @@
 //!   may be retried (the declined attempt stays in the order's history). An expired card
 //!   is declined with 54 and the Craftgate decline cards with their ISO codes; declines
 //!   are recorded (a status query shows `TRANS_STAT=D`), format errors are not.
+//! * 3D provision (`Auth`/`PreAuth` carrying `PayerTxnId`, `PayerSecurityLevel` or
+//!   `PayerAuthenticationCode`, vector R1.9): `Number` is the `md` of an authentication the
+//!   3D gate completed for this store (see [`super::threeds`]). It is refused when the `md`
+//!   is unknown or older than [`AUTHENTICATION_TTL`] (CORE-2301), already used (CORE-2302),
+//!   not fully authenticated (`mdStatus` ≠ 1: the simulator does not provision half-secure
+//!   2/3/4, CORE-2303), or when `OrderId`, `Total`, `Currency`, `PayerTxnId` (xid),
+//!   `PayerSecurityLevel` (eci) or `PayerAuthenticationCode` (cavv) differ from the
+//!   authentication (CORE-2304). Otherwise the card behind the `md` is charged exactly like
+//!   a non-3D `Auth`/`PreAuth` (same declines), and the `md` is spent once the provision is
+//!   booked, approved or declined.
 //! * `PostAuth`: only on an approved, unvoided `PreAuth`, once. `Total` empty means the
 //!   pre-authorised amount. `Total` may not exceed the pre-authorised amount, unless
 //!   `Extra.PREAMT` is sent: it must then equal the pre-authorised amount, and `Total` may
@@ -49,6 +59,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::codes::{self, CoreError, Decline};
+use super::threeds::ThreeDsFacts;
 use super::wire::{Cc5Request, Cc5Response};
 
 /// One merchant store (NestPay "ClientId") and its API user.
@@ -57,7 +68,7 @@ pub struct Store {
     pub client_id: String,
     pub name: String,
     pub password: String,
-    /// 3D store key; kept for the 3D gate (a later addition), not used by the API.
+    /// 3D store key, for the 3D gate's hashes; not used by the API.
     pub store_key: String,
     /// Number of the end-of-day batch currently open (`SETTLEID`).
     pub batch: u32,
@@ -140,8 +151,53 @@ pub struct Order {
     pub settled_batch: Option<u32>,
     pub settled: bool,
     pub transactions: Vec<Txn>,
+    /// The 3D authentication of the current attempt, when it was a 3D payment.
+    pub three_ds: Option<ThreeDsFacts>,
     /// Creation sequence, to list orders in the order they were opened.
     created: u64,
+}
+
+/// How long a 3D authentication's `md` can be provisioned.
+pub const AUTHENTICATION_TTL: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A `3d`-model authentication the gate completed, waiting for its provision (keyed by
+/// its `md`). Holds the card in clear: it lives only in the simulator's memory.
+#[derive(Clone)]
+pub struct Authentication {
+    pub client_id: String,
+    pub order_id: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub pan: String,
+    pub expiry: Expiry,
+    pub facts: ThreeDsFacts,
+    pub at: DateTime<Utc>,
+    pub used: bool,
+}
+
+// Never print the card.
+impl std::fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authentication")
+            .field("client_id", &self.client_id)
+            .field("order_id", &self.order_id)
+            .field("pan", &mask_pan(&self.pan))
+            .field("md_status", &self.facts.md_status)
+            .field("used", &self.used)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sale or pre-authorisation that passed the format checks, card in clear.
+pub struct Payment<'a> {
+    /// `None`: the bank makes one up (`ORDER-…`).
+    pub order_id: Option<&'a str>,
+    pub pan: &'a str,
+    pub expiry: Expiry,
+    pub currency: Currency,
+    pub amount: i64,
+    pub installment: u32,
+    pub three_ds: Option<ThreeDsFacts>,
 }
 
 /// The simulator's whole ledger.
@@ -149,6 +205,8 @@ pub struct Order {
 pub struct Books {
     stores: HashMap<String, Store>,
     orders: HashMap<(String, String), Order>,
+    /// `3d`-model authentications by `md`.
+    authentications: HashMap<String, Authentication>,
     /// Feeds transaction ids and host reference numbers.
     seq: u64,
 }
@@ -272,6 +330,16 @@ impl Books {
         } else {
             Err(Refusal::new(&order_id, codes::BAD_TYPE))
         };
+        self.answer(result, now, rng)
+    }
+
+    /// The bank's answer to a result: the response, or the refusal as an error response.
+    fn answer(
+        &mut self,
+        result: Result<Cc5Response, Refusal>,
+        now: DateTime<Utc>,
+        rng: &mut impl Rng,
+    ) -> Cc5Response {
         match result {
             Ok(response) => response,
             Err(Refusal {
@@ -281,6 +349,37 @@ impl Books {
             }) => error_response(&order_id, error, &trans_id, now),
             Err(refusal) => self.error(&refusal.order_id, refusal.error, now, rng),
         }
+    }
+
+    /// Records a `3d`-model authentication under its `md`, dropping expired ones.
+    pub fn register_authentication(&mut self, md: &str, authentication: Authentication) {
+        let now = authentication.at;
+        self.authentications
+            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
+        self.authentications.insert(md.to_owned(), authentication);
+    }
+
+    /// The authentication behind an `md` (tests and the admin view).
+    pub fn authentication(&self, md: &str) -> Option<&Authentication> {
+        self.authentications.get(md)
+    }
+
+    /// Books a payment the 3D gate provisions itself (`3d_pay`, `3d_host`) exactly like an
+    /// API `Auth`/`PreAuth`: the answer is the `CC5Response` the API would have sent.
+    pub fn book_gate_payment(
+        &mut self,
+        client_id: &str,
+        kind: OrderKind,
+        payment: &Payment<'_>,
+        now: DateTime<Utc>,
+        rng: &mut impl Rng,
+    ) -> Cc5Response {
+        let order_id = payment.order_id.unwrap_or_default();
+        let Some(store) = self.stores.get(client_id).cloned() else {
+            return self.error(order_id, codes::UNKNOWN_CLIENT, now, rng);
+        };
+        let result = self.book(&store, kind, payment, now, rng);
+        self.answer(result, now, rng)
     }
 
     fn authorize(
@@ -294,6 +393,9 @@ impl Books {
         let given_id = request.non_empty("OrderId");
         if let Some(id) = given_id.filter(|id| !valid_order_id(id)) {
             return Err(Refusal::new(id, codes::BAD_ORDER_ID));
+        }
+        if is_3d_provision(request) {
+            return self.authorize_3d(store, request, kind, now, rng);
         }
         let echo = given_id.unwrap_or("");
         let refuse = |error| Err(Refusal::new(echo, error));
@@ -312,23 +414,94 @@ impl Books {
         if !(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()) {
             return refuse(codes::BAD_CVV);
         }
-        let Some(currency) = request
-            .non_empty("Currency")
-            .and_then(Currency::from_numeric_code)
-        else {
-            return refuse(codes::BAD_CURRENCY);
+        let (currency, amount, installment) = parse_terms(request, echo)?;
+        let payment = Payment {
+            order_id: given_id,
+            pan,
+            expiry,
+            currency,
+            amount,
+            installment,
+            three_ds: None,
         };
-        let Some(amount) = request
-            .non_empty("Total")
-            .and_then(|t| parse_amount(t, currency))
-        else {
-            return refuse(codes::BAD_AMOUNT);
-        };
-        let Some(installment) = parse_installment(request.field("Taksit").unwrap_or(""), currency)
-        else {
-            return refuse(codes::BAD_INSTALLMENT);
-        };
+        self.book(store, kind, &payment, now, rng)
+    }
 
+    /// A 3D provision: the card is the one the `md` stands for (see the module rules).
+    fn authorize_3d(
+        &mut self,
+        store: &Store,
+        request: &Cc5Request,
+        kind: OrderKind,
+        now: DateTime<Utc>,
+        rng: &mut impl Rng,
+    ) -> Result<Cc5Response, Refusal> {
+        let given_id = request.non_empty("OrderId");
+        let echo = given_id.unwrap_or("");
+        let refuse = |error| Err(Refusal::new(echo, error));
+        let (currency, amount, installment) = parse_terms(request, echo)?;
+        let md = request.non_empty("Number").unwrap_or("");
+        let Some(authentication) = self
+            .authentications
+            .get(md)
+            .filter(|a| a.client_id == store.client_id && now - a.at <= AUTHENTICATION_TTL)
+            .cloned()
+        else {
+            return refuse(codes::THREEDS_UNKNOWN_MD);
+        };
+        if authentication.used {
+            return refuse(codes::THREEDS_MD_USED);
+        }
+        if authentication.facts.md_status != "1" {
+            return refuse(codes::THREEDS_NOT_AUTHENTICATED);
+        }
+        let facts = &authentication.facts;
+        let same = given_id == Some(authentication.order_id.as_str())
+            && amount == authentication.amount
+            && currency == authentication.currency
+            && request.field("PayerTxnId").unwrap_or("") == facts.xid
+            && request.field("PayerSecurityLevel").unwrap_or("") == facts.eci
+            && request.field("PayerAuthenticationCode").unwrap_or("") == facts.cavv;
+        if !same {
+            return refuse(codes::THREEDS_MISMATCH);
+        }
+        let payment = Payment {
+            order_id: given_id,
+            pan: &authentication.pan,
+            expiry: authentication.expiry,
+            currency,
+            amount,
+            installment,
+            three_ds: Some(authentication.facts.clone()),
+        };
+        let result = self.book(store, kind, &payment, now, rng);
+        if result.is_ok()
+            && let Some(spent) = self.authentications.get_mut(md)
+        {
+            spent.used = true;
+        }
+        result
+    }
+
+    /// Books a sale or pre-authorisation that passed the format checks: duplicate order,
+    /// expiry and decline cards, then the transaction.
+    fn book(
+        &mut self,
+        store: &Store,
+        kind: OrderKind,
+        payment: &Payment<'_>,
+        now: DateTime<Utc>,
+        rng: &mut impl Rng,
+    ) -> Result<Cc5Response, Refusal> {
+        let Payment {
+            order_id: given_id,
+            pan,
+            expiry,
+            currency,
+            amount,
+            installment,
+            ..
+        } = *payment;
         let ids = self.next_ids(now, rng);
         let order_id = match given_id {
             Some(id) => id.to_owned(),
@@ -404,6 +577,7 @@ impl Books {
             settled_batch: None,
             settled: false,
             transactions: Vec::new(),
+            three_ds: None,
             created,
         });
         // A retry after a decline reopens the order with the new attempt's terms.
@@ -417,6 +591,7 @@ impl Books {
         order.captured = captured;
         order.captured_at = (captured > 0).then_some(now);
         order.settled = false;
+        order.three_ds = payment.three_ds.clone();
         order.transactions.push(txn.clone());
         order.auth_index = order.transactions.len() - 1;
         let brand = order.card_brand;
@@ -599,6 +774,14 @@ impl Books {
             };
         };
         let view = status_view(order);
+        let facts = |pick: fn(&ThreeDsFacts) -> &String| {
+            order
+                .three_ds
+                .as_ref()
+                .map(pick)
+                .cloned()
+                .unwrap_or_default()
+        };
         let orderstatus = format!(
             "ORD_ID:{}\tCHARGE_TYPE_CD:{}\tORIG_TRANS_AMT:{}\tCAPTURE_AMT:{}\tTRANS_STAT:{}\tAUTH_DTTM:{}\tCAPTURE_DTTM:{}\tAUTH_CODE:{}\tTRANS_ID:{}",
             order.order_id,
@@ -616,12 +799,12 @@ impl Books {
             ("AUTH_DTTM".into(), view.auth_dttm.clone()),
             ("CAPTURE_AMT".into(), view.capture_amount.clone()),
             ("CAPTURE_DTTM".into(), view.capture_dttm.clone()),
-            ("CAVV_3D".into(), String::new()),
+            ("CAVV_3D".into(), facts(|f| &f.cavv)),
             ("CHARGE_TYPE_CD".into(), view.charge_type.into()),
-            ("ECI_3D".into(), String::new()),
+            ("ECI_3D".into(), facts(|f| &f.eci)),
             ("HOSTDATE".into(), view.host_date.clone()),
             ("HOST_REF_NUM".into(), view.host_ref_num.clone()),
-            ("MDSTATUS".into(), String::new()),
+            ("MDSTATUS".into(), facts(|f| &f.md_status)),
             ("NUMCODE".into(), "0".into()),
             ("ORDERSTATUS".into(), orderstatus),
             ("ORD_ID".into(), order.order_id.clone()),
@@ -641,7 +824,7 @@ impl Books {
         if let Some(void_dttm) = &view.void_dttm {
             extra.push(("VOID_DTTM".into(), void_dttm.clone()));
         }
-        extra.push(("XID_3D".into(), String::new()));
+        extra.push(("XID_3D".into(), facts(|f| &f.xid)));
         Cc5Response {
             fields: vec![
                 ("ErrMsg", format!("Record(s) found for {}", order.order_id)),
@@ -742,6 +925,38 @@ impl Refusal {
             ..Refusal::new(order_id, error)
         }
     }
+}
+
+/// A 3D provision carries the authentication's data (vector R1.9).
+fn is_3d_provision(request: &Cc5Request) -> bool {
+    [
+        "PayerTxnId",
+        "PayerSecurityLevel",
+        "PayerAuthenticationCode",
+    ]
+    .iter()
+    .any(|name| request.field(name).is_some())
+}
+
+/// `Currency`, `Total` and `Taksit` of a sale or pre-authorisation.
+fn parse_terms(request: &Cc5Request, echo: &str) -> Result<(Currency, i64, u32), Refusal> {
+    let Some(currency) = request
+        .non_empty("Currency")
+        .and_then(Currency::from_numeric_code)
+    else {
+        return Err(Refusal::new(echo, codes::BAD_CURRENCY));
+    };
+    let Some(amount) = request
+        .non_empty("Total")
+        .and_then(|t| parse_amount(t, currency))
+    else {
+        return Err(Refusal::new(echo, codes::BAD_AMOUNT));
+    };
+    let Some(installment) = parse_installment(request.field("Taksit").unwrap_or(""), currency)
+    else {
+        return Err(Refusal::new(echo, codes::BAD_INSTALLMENT));
+    };
+    Ok((currency, amount, installment))
 }
 
 fn is_query(value: Option<&str>) -> bool {
@@ -1034,14 +1249,14 @@ fn terminal_id(client_id: &str) -> String {
 }
 
 /// `TRXDATE`: `20221030 12:29:53`, bank-local time.
-fn trx_date(at: DateTime<Utc>) -> String {
+pub(crate) fn trx_date(at: DateTime<Utc>) -> String {
     to_local(at, istanbul())
         .format("%Y%m%d %H:%M:%S")
         .to_string()
 }
 
 /// `HOSTDATE`: `1030-122954`, bank-local time.
-fn host_date(at: DateTime<Utc>) -> String {
+pub(crate) fn host_date(at: DateTime<Utc>) -> String {
     to_local(at, istanbul()).format("%m%d-%H%M%S").to_string()
 }
 
@@ -1079,7 +1294,7 @@ fn auth_code(prefix: char, rng: &mut impl Rng) -> String {
     format!("{prefix}{:05}", rng.gen_range(0..100_000u32))
 }
 
-fn valid_order_id(id: &str) -> bool {
+pub(crate) fn valid_order_id(id: &str) -> bool {
     id.len() <= 64
         && id
             .bytes()
@@ -1103,7 +1318,7 @@ pub fn parse_amount(raw: &str, currency: Currency) -> Option<i64> {
 }
 
 /// `Expires`: `MM/YY` as the library sends it; `MM/YYYY` and `MMYY` are tolerated.
-fn parse_expires(raw: &str) -> Option<Expiry> {
+pub(crate) fn parse_expires(raw: &str) -> Option<Expiry> {
     let (month, year) = match raw.split_once('/') {
         Some((m, y)) => (m, y),
         None if raw.len() == 4 => raw.split_at(2),
@@ -1123,7 +1338,7 @@ fn parse_expires(raw: &str) -> Option<Expiry> {
 }
 
 /// `Taksit`: empty for a single payment (→ 1), else 2..12, and installments only in TRY.
-fn parse_installment(raw: &str, currency: Currency) -> Option<u32> {
+pub(crate) fn parse_installment(raw: &str, currency: Currency) -> Option<u32> {
     if raw.is_empty() {
         return Some(1);
     }
@@ -1132,7 +1347,7 @@ fn parse_installment(raw: &str, currency: Currency) -> Option<u32> {
 }
 
 /// `4355 08** **** 4358`: first six and last four digits, grouped by four.
-fn mask_pan(pan: &str) -> String {
+pub(crate) fn mask_pan(pan: &str) -> String {
     let len = pan.len();
     let masked: String = pan
         .chars()
@@ -1150,7 +1365,7 @@ fn mask_pan(pan: &str) -> String {
 }
 
 /// `CARDBRAND` from the card number's leading digits.
-fn card_brand(pan: &str) -> &'static str {
+pub(crate) fn card_brand(pan: &str) -> &'static str {
     let two: u32 = pan.get(..2).and_then(|p| p.parse().ok()).unwrap_or(0);
     let four: u32 = pan.get(..4).and_then(|p| p.parse().ok()).unwrap_or(0);
     if pan.starts_with('4') {

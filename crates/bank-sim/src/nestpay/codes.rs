@@ -139,10 +139,102 @@ pub const BAD_INSTALLMENT: CoreError = CoreError {
     code: "CORE-2603",
     message: "Taksit tablosu icin gecersiz deger",
 };
+/// 3D provision whose `md` the bank does not know for this store, or whose
+/// authentication expired (simulator's choice).
+pub const THREEDS_UNKNOWN_MD: CoreError = CoreError {
+    code: "CORE-2301",
+    message: "3D dogrulama bilgisi (md) bulunamadi veya suresi doldu.",
+};
+/// 3D provision with an `md` already provisioned once (simulator's choice).
+pub const THREEDS_MD_USED: CoreError = CoreError {
+    code: "CORE-2302",
+    message: "3D dogrulama bilgisi daha once kullanilmis.",
+};
+/// 3D provision of an authentication whose `mdStatus` is not 1 (simulator's choice).
+pub const THREEDS_NOT_AUTHENTICATED: CoreError = CoreError {
+    code: "CORE-2303",
+    message: "3D dogrulamasi basarisiz, provizyon alinamaz.",
+};
+/// 3D provision whose order, amount, currency, xid, eci or cavv differ from the
+/// authentication (simulator's choice).
+pub const THREEDS_MISMATCH: CoreError = CoreError {
+    code: "CORE-2304",
+    message: "Islem bilgileri 3D dogrulama bilgileri ile uyusmuyor.",
+};
 /// The simulator itself failed (a poisoned lock); never expected (simulator's choice).
 pub const INTERNAL: CoreError = CoreError {
     code: "CORE-9999",
     message: "Sistem hatasi.",
+};
+
+/// A refusal of the 3D gate (`est3Dgate`), posted straight back to `failUrl` with
+/// `Response=Error`, `ErrorCode` and `ErrMsg` (vector P1.6 layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateError {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// `pan` missing, not 12–19 digits or failing Luhn (real bank code and text, P1.6).
+pub const GATE_BAD_CARD_NUMBER: GateError = GateError {
+    code: "HPP-1001",
+    message: "Girilen kart numarası doğru formatta değildir. Kart numarasını kontrol ederek tekrar işlem deneyiniz.",
+};
+/// Expiry month/year missing or invalid (simulator's choice).
+pub const GATE_BAD_EXPIRY: GateError = GateError {
+    code: "HPP-1002",
+    message: "Son kullanma tarihi hatalı.",
+};
+/// `cv2` missing or not 3–4 digits (simulator's choice).
+pub const GATE_BAD_CVV: GateError = GateError {
+    code: "HPP-1003",
+    message: "Güvenlik kodu (CVV2) hatalı.",
+};
+/// `amount` missing, zero or not a `.`-decimal the currency allows (simulator's choice).
+pub const GATE_BAD_AMOUNT: GateError = GateError {
+    code: "HPP-1004",
+    message: "Tutar geçerli formatta değil.",
+};
+/// `currency` missing or unknown (simulator's choice).
+pub const GATE_BAD_CURRENCY: GateError = GateError {
+    code: "HPP-1005",
+    message: "Para birimi geçersiz.",
+};
+/// `oid` missing, longer than 64 or outside `[A-Za-z0-9_.-]` (simulator's choice).
+pub const GATE_BAD_ORDER_ID: GateError = GateError {
+    code: "HPP-1006",
+    message: "Sipariş numarası geçerli formatta değil.",
+};
+/// `okUrl` or `failUrl` missing or not an http(s) URL (simulator's choice).
+pub const GATE_BAD_URL: GateError = GateError {
+    code: "HPP-1007",
+    message: "okUrl veya failUrl geçersiz.",
+};
+/// `storetype` not `3d`, `3d_pay` or `3d_host` (simulator's choice).
+pub const GATE_BAD_STORE_TYPE: GateError = GateError {
+    code: "HPP-1008",
+    message: "Geçersiz storetype.",
+};
+/// `taksit` not empty or 2..12, or installments outside TRY (simulator's choice).
+pub const GATE_BAD_INSTALLMENT: GateError = GateError {
+    code: "HPP-1009",
+    message: "Taksit sayısı geçersiz.",
+};
+/// `TranType`/`islemtipi` not `Auth` or `PreAuth` (simulator's choice).
+pub const GATE_BAD_TRAN_TYPE: GateError = GateError {
+    code: "HPP-1010",
+    message: "İşlem tipi geçersiz.",
+};
+/// `clientid` unknown to the bank (simulator's choice); this callback carries no `HASH`.
+pub const GATE_UNKNOWN_CLIENT: GateError = GateError {
+    code: "HPP-1011",
+    message: "Üye işyeri bulunamadı.",
+};
+/// The form's `hash` is missing or wrong. The text is the real bank's (merchants report
+/// "Error - Guvenlik Kodu hatali."); the code is the simulator's choice.
+pub const GATE_HASH_ERROR: GateError = GateError {
+    code: "HASH_ERROR",
+    message: "Guvenlik Kodu hatali.",
 };
 
 /// An issuer decline (`Response=Declined`).

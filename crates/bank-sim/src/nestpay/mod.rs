@@ -5,19 +5,21 @@
 //!
 //! * `POST /fim/api` — the bank API: `CC5Request` XML in (ISO-8859-9 or UTF-8), `CC5Response`
 //!   XML out, ISO-8859-9, `text/xml;charset=ISO-8859-9`, always HTTP 200 as the bank does.
+//! * `POST /fim/est3Dgate` — the 3D Secure gate (browser form), answered with an ACS-like
+//!   challenge page; `POST /fim/acs/{sessionId}` — that page's submit, answered with the
+//!   auto-submitting callback form. See [`threeds`] (flow, callback fields, test cards).
 //! * `/_sim/...` — JSON admin endpoints for tests, see [`admin`].
 //!
-//! The 3D Secure gate (`POST /fim/est3Dgate`) is not simulated yet; it will be another
-//! route here sharing the same [`books::Books`] (stores already keep their `storeKey`).
-//!
 //! Layout: [`wire`] reads and writes the XML, [`books`] keeps orders and applies the bank's
-//! rules, [`codes`] lists result codes, [`faults`] injects network/bank failures, [`admin`]
+//! rules (3D provisions included), [`codes`] lists result codes, [`faults`] injects
+//! network/bank failures into the API, [`threeds`] is the 3D gate and its pages, [`admin`]
 //! serves the test endpoints.
 
 pub mod admin;
 pub mod books;
 pub mod codes;
 pub mod faults;
+pub mod threeds;
 pub mod wire;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -68,6 +70,8 @@ struct Inner {
     // `.await` (the workspace denies `await_holding_lock`).
     books: Mutex<Books>,
     faults: Mutex<Faults>,
+    /// Open 3D sessions. Never locked together with `books`.
+    sessions: Mutex<threeds::Sessions>,
 }
 
 impl NestPaySim {
@@ -82,6 +86,7 @@ impl NestPaySim {
                 clock,
                 books: Mutex::new(books),
                 faults: Mutex::new(Faults::default()),
+                sessions: Mutex::new(threeds::Sessions::default()),
             }),
         }
     }
@@ -98,6 +103,20 @@ impl NestPaySim {
         self.inner.faults.lock().map_err(|_| Poisoned)
     }
 
+    fn sessions(&self) -> Result<MutexGuard<'_, threeds::Sessions>, Poisoned> {
+        self.inner.sessions.lock().map_err(|_| Poisoned)
+    }
+
+    /// 3D sessions still open (expired ones included until the gate next prunes).
+    pub fn open_3d_sessions(&self) -> Result<usize, Poisoned> {
+        Ok(self.sessions()?.len())
+    }
+
+    /// Whether the sim knows this 3D `md`, and if so whether it was provisioned already.
+    pub fn md_used(&self, md: &str) -> Result<Option<bool>, Poisoned> {
+        Ok(self.books()?.authentication(md).map(|a| a.used))
+    }
+
     /// Adds a store or replaces its credentials.
     pub fn put_store(
         &self,
@@ -111,7 +130,7 @@ impl NestPaySim {
         Ok(())
     }
 
-    /// A store's 3D key, for a future 3D gate and for tests that sign forms.
+    /// A store's 3D key, for tests that sign forms.
     pub fn store_key(&self, client_id: &str) -> Result<Option<String>, Poisoned> {
         Ok(self.books()?.store(client_id).map(|s| s.store_key.clone()))
     }
@@ -201,6 +220,9 @@ impl NestPaySim {
 pub fn router(sim: NestPaySim) -> Router {
     Router::new()
         .route("/fim/api", post(api))
+        .route("/fim/est3Dgate", post(threeds::gate))
+        .route("/fim/est3dgate", post(threeds::gate))
+        .route("/fim/acs/{session_id}", post(threeds::acs))
         .route("/_sim/stores", post(admin::put_store))
         .route(
             "/_sim/faults",

@@ -2,22 +2,28 @@
 //! (legacy), Anadolubank, ING and Fibabanka's Asseco POS all speak it.
 //!
 //! Every operation is one `CC5Request` XML document POSTed to `…/fim/api`, answered by a
-//! `CC5Response` (`wire.rs` builds and reads them). The 3D Secure form and callback hashes
-//! live in [`hash`]; the 3D flows themselves come later. Reference: `vpos-protocols.md` §1,
-//! vectors in `vpos-test-vectors.md` §1 (from mewebstudio/pos).
+//! `CC5Response` (`wire.rs` builds and reads them). 3D Secure (`3d`, `3d_pay`, `3d_host`):
+//! the browser form for `…/fim/est3Dgate` and the bank's callback are in `threeds.rs`, their
+//! hashes in [`hash`]; a `3d` payment is then provisioned through the API with the
+//! authentication's `md`/`xid`/`eci`/`cavv`. Reference: `vpos-protocols.md` §1, vectors in
+//! `vpos-test-vectors.md` §1 (from mewebstudio/pos).
 
 pub mod hash;
+mod threeds;
 mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod threeds_tests;
 
 use async_trait::async_trait;
 use domain::enums::{ConnectorFamily, PosIntegrator};
 
 use crate::{
-    AuthorizeRequest, BankCredit, Capabilities, CaptureRequest, Connector, ConnectorError,
-    DefaultEndpoints, Outcome, PaymentSync, PosConfig, RefundRequest, VoidRequest,
+    AuthorizeRequest, BankCredit, BrowserForm, CallbackError, Capabilities, CaptureRequest,
+    Connector, ConnectorError, DefaultEndpoints, Outcome, PaymentSync, PosConfig, RefundRequest,
+    ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
 };
 
 pub struct Nestpay {
@@ -221,7 +227,11 @@ impl Connector for Nestpay {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            threeds_models: &[],
+            threeds_models: &[
+                ThreeDsModel::ThreeD,
+                ThreeDsModel::ThreeDPay,
+                ThreeDsModel::ThreeDHost,
+            ],
             sale: true,
             pre_auth: true,
             post_auth: true,
@@ -285,32 +295,61 @@ impl Connector for Nestpay {
 
     async fn threeds_form(
         &self,
-        _pos: &PosConfig,
-        _request: &crate::ThreeDsInitRequest<'_>,
-    ) -> Result<crate::BrowserForm, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "threeds_form",
-        })
+        pos: &PosConfig,
+        request: &ThreeDsInitRequest<'_>,
+    ) -> Result<BrowserForm, ConnectorError> {
+        threeds::form(pos, request, &hash::new_rnd())
     }
 
     fn parse_threeds_callback(
         &self,
-        _pos: &PosConfig,
-        _fields: &[(String, String)],
-    ) -> Result<crate::ThreeDsResult, crate::CallbackError> {
-        Err(crate::CallbackError::Malformed(
-            "3D Secure is not implemented yet".into(),
-        ))
+        pos: &PosConfig,
+        fields: &[(String, String)],
+    ) -> Result<ThreeDsResult, CallbackError> {
+        let result = threeds::parse_callback(pos, fields);
+        match &result {
+            Ok(parsed) => tracing::debug!(
+                connector = "nestpay",
+                order_id = parsed.order_id.as_str(),
+                md_status = parsed.md_status.as_deref().unwrap_or_default(),
+                "3D callback verified"
+            ),
+            Err(error) => tracing::warn!(connector = "nestpay", %error, "3D callback refused"),
+        }
+        result
     }
 
     async fn authorize_3d(
         &self,
-        _pos: &PosConfig,
-        _request: &crate::ThreeDsAuthorizeRequest<'_>,
+        pos: &PosConfig,
+        request: &ThreeDsAuthorizeRequest<'_>,
     ) -> Result<Outcome, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            operation: "authorize_3d",
-        })
+        let credentials = credentials(pos, request.order_id)?;
+        let md = request
+            .auth
+            .md
+            .as_deref()
+            .filter(|md| !md.trim().is_empty())
+            .ok_or_else(|| ConnectorError::Config("missing 3D md".into()))?;
+        let body = wire::authorize_3d_body(
+            credentials,
+            &wire::Authorize3dFields {
+                kind: request.kind,
+                order_id: request.order_id,
+                amount: request.amount,
+                currency: request.currency,
+                installment: request.installment,
+                client_ip: request.client_ip,
+                md,
+                xid: request.auth.xid.as_deref().unwrap_or_default(),
+                eci: request.auth.eci.as_deref().unwrap_or_default(),
+                cavv: request.auth.cavv.as_deref().unwrap_or_default(),
+            },
+        );
+        let response = self
+            .call(pos, "authorize_3d", request.order_id, body)
+            .await?;
+        wire::outcome(&response)
     }
 
     async fn sync_refunds(

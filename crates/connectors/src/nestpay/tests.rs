@@ -28,7 +28,7 @@ use crate::{
 // Helpers
 
 /// A fixture's flat fields as posted: JSON `null` is an empty field, numbers as PHP prints them.
-fn form_fields(json: &str) -> Vec<(String, String)> {
+pub(super) fn form_fields(json: &str) -> Vec<(String, String)> {
     let value: Value = serde_json::from_str(json).unwrap();
     value
         .as_object()
@@ -45,12 +45,12 @@ fn form_fields(json: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+pub(super) fn set(fields: &mut [(String, String)], name: &str, value: &str) {
     fields.iter_mut().find(|(key, _)| key == name).unwrap().1 = value.to_owned();
 }
 
 /// Rebuilds a decoded `CC5Response` fixture into the ISO-8859-9 XML document the bank sends.
-fn response_xml(json: &str) -> Vec<u8> {
+pub(super) fn response_xml(json: &str) -> Vec<u8> {
     fn children(xml: &mut String, map: &serde_json::Map<String, Value>) {
         for (name, value) in map {
             match value {
@@ -83,7 +83,7 @@ fn outcome_of(body: &[u8]) -> Result<Outcome, ConnectorError> {
     wire::outcome(&wire::parse_response(body)?)
 }
 
-fn approved(auth_code: &str, host_reference: &str, transaction_id: &str) -> Approval {
+pub(super) fn approved(auth_code: &str, host_reference: &str, transaction_id: &str) -> Approval {
     let some = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     Approval {
         auth_code: some(auth_code),
@@ -101,7 +101,7 @@ fn declined(group: ErrorGroup, code: &str, message: &str) -> Outcome {
 }
 
 /// The account of the EstPos request-mapper tests.
-fn isbank() -> Credentials<'static> {
+pub(super) fn isbank() -> Credentials<'static> {
     Credentials {
         name: "ISBANKAPI",
         password: "ISBANK07",
@@ -109,17 +109,17 @@ fn isbank() -> Credentials<'static> {
     }
 }
 
-fn try_(minor: i64) -> MinorUnits {
+pub(super) fn try_(minor: i64) -> MinorUnits {
     MinorUnits::from_stored(minor)
 }
 
 /// A vector body: prolog, one line, trailing newline.
-fn body(one_line: &str) -> Vec<u8> {
+pub(super) fn body(one_line: &str) -> Vec<u8> {
     format!("<?xml version=\"1.0\" encoding=\"ISO-8859-9\"?>\n{one_line}\n").into_bytes()
 }
 
 #[track_caller]
-fn assert_body(actual: &[u8], expected: &[u8]) {
+pub(super) fn assert_body(actual: &[u8], expected: &[u8]) {
     assert_eq!(
         String::from_utf8_lossy(actual),
         String::from_utf8_lossy(expected)
@@ -127,7 +127,7 @@ fn assert_body(actual: &[u8], expected: &[u8]) {
     assert_eq!(actual, expected);
 }
 
-fn test_card() -> CardDetails {
+pub(super) fn test_card() -> CardDetails {
     CardDetails {
         number: CardNumber::parse("5258640000000001").unwrap(),
         expiry: Expiry::parse("01", "2022").unwrap(),
@@ -136,7 +136,7 @@ fn test_card() -> CardDetails {
     }
 }
 
-fn pos(api_url: &str, timeout: Duration) -> PosConfig {
+pub(super) fn pos(api_url: &str, timeout: Duration) -> PosConfig {
     PosConfig {
         integrator: PosIntegrator::Isbank,
         api_url: api_url.to_owned(),
@@ -150,7 +150,7 @@ fn pos(api_url: &str, timeout: Duration) -> PosConfig {
     }
 }
 
-fn nestpay() -> Nestpay {
+pub(super) fn nestpay() -> Nestpay {
     Nestpay::new(crate::http::client().unwrap())
 }
 
@@ -1251,7 +1251,7 @@ proptest! {
 
 /// A one-shot HTTP server: answers the first request with `reply` (raw bytes, status line
 /// included) and hands back what it received.
-async fn serve_once(reply: Vec<u8>) -> (String, tokio::task::JoinHandle<Vec<u8>>) {
+pub(super) async fn serve_once(reply: Vec<u8>) -> (String, tokio::task::JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/fim/api", listener.local_addr().unwrap());
     let handle = tokio::spawn(async move {
@@ -1283,7 +1283,7 @@ async fn serve_once(reply: Vec<u8>) -> (String, tokio::task::JoinHandle<Vec<u8>>
     (url, handle)
 }
 
-fn http_reply(status: &str, body: &[u8]) -> Vec<u8> {
+pub(super) fn http_reply(status: &str, body: &[u8]) -> Vec<u8> {
     let mut reply = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -162,6 +162,50 @@ pub(crate) fn authorize_body(
         .finish()
 }
 
+/// The fields of a provision after 3D authentication (`3d` model): the card is the bank's
+/// `md` token, and the authentication's `xid`, `eci` and `cavv` ride along.
+#[derive(Clone, Copy)]
+pub(crate) struct Authorize3dFields<'a> {
+    pub kind: AuthorizeKind,
+    pub order_id: &'a str,
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    pub installment: u32,
+    pub client_ip: Option<&'a str>,
+    pub md: &'a str,
+    pub xid: &'a str,
+    pub eci: &'a str,
+    pub cavv: &'a str,
+}
+
+/// The 3D provision (vector R1.9): `Number` carries `md`, `PayerTxnId` the `xid`,
+/// `PayerSecurityLevel` the `eci` and `PayerAuthenticationCode` the `cavv`.
+pub(crate) fn authorize_3d_body(
+    credentials: Credentials<'_>,
+    fields: &Authorize3dFields<'_>,
+) -> Vec<u8> {
+    let transaction_type = match fields.kind {
+        AuthorizeKind::Sale => "Auth",
+        AuthorizeKind::PreAuth => "PreAuth",
+    };
+    Cc5Request::new(credentials)
+        .element("Type", transaction_type)
+        .element("IPAddress", fields.client_ip.unwrap_or_default())
+        .element("OrderId", fields.order_id)
+        .element(
+            "Total",
+            &format_decimal_trimmed(fields.amount, fields.currency),
+        )
+        .element("Currency", fields.currency.numeric_code())
+        .element("Taksit", &installment_text(fields.installment))
+        .element("Number", fields.md)
+        .element("PayerTxnId", fields.xid)
+        .element("PayerSecurityLevel", fields.eci)
+        .element("PayerAuthenticationCode", fields.cavv)
+        .element("Mode", "P")
+        .finish()
+}
+
 /// `PostAuth`. The bank wants the pre-authorised amount (`PREAMT`) only when the capture
 /// amount differs from it.
 pub(crate) fn capture_request(
@@ -462,8 +506,17 @@ pub(crate) fn outcome(response: &Cc5Response) -> Result<Outcome, ConnectorError>
 /// The decline a non-approved reply stands for. `ProcReturnCode` is the code, unless it is
 /// empty or the catch-all `99` and `ERRORCODE` says more (`CORE-2008`, `215021`).
 fn decline(response: &Cc5Response) -> Decline {
-    let proc_return_code = response.proc_return_code();
-    let error_code = response.error_code();
+    decline_from(
+        response.proc_return_code(),
+        response.error_code(),
+        response.err_msg.trim(),
+    )
+}
+
+/// The decline a `ProcReturnCode`, an `ERRORCODE` and a message stand for; shared by API
+/// replies and 3D callbacks (which carry the same fields flattened into the form).
+pub(crate) fn decline_from(proc_return_code: &str, error_code: &str, message: &str) -> Decline {
+    let (proc_return_code, error_code) = (proc_return_code.trim(), error_code.trim());
     let (code, group) =
         if (proc_return_code.is_empty() || proc_return_code == "99") && !error_code.is_empty() {
             (error_code, error_group_for_error_code(error_code))
@@ -476,7 +529,7 @@ fn decline(response: &Cc5Response) -> Decline {
     Decline {
         group,
         code: code.to_owned(),
-        message: response.err_msg.trim().to_owned(),
+        message: message.trim().to_owned(),
     }
 }
 
@@ -538,6 +591,8 @@ fn error_group_for_error_code(error_code: &str) -> ErrorGroup {
         "CORE-2012" => ErrorGroup::InvalidCard,
         // "Taksit tablosu icin gecersiz deger" (P1.7)
         "CORE-2603" => ErrorGroup::InvalidInstallment,
+        // "Girilen kart numarası doğru formatta değildir…", from the 3D gate (P1.6)
+        "HPP-1001" => ErrorGroup::InvalidCard,
         _ => ErrorGroup::Declined,
     }
 }

@@ -1,0 +1,445 @@
+//! The NestPay 3D Secure round trip over loopback, as a shopper's browser drives it: the
+//! connector's gate form is posted to the bank simulator's `est3Dgate`, the ACS page's OTP
+//! form is submitted, the auto-submitting callback form is read and handed to
+//! `parse_threeds_callback`; then `authorize_3d` provisions a `3d` payment, while a
+//! `3d_pay`/`3d_host` callback already carries the outcome.
+
+// Helpers outside #[test] functions may unwrap too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use connectors::nestpay::Nestpay;
+use connectors::{
+    AuthorizeKind, BankOrderState, BrowserForm, CaptureRequest, Connector, Outcome, PaymentSync,
+    PosConfig, ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult,
+};
+use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
+use domain::enums::{ErrorGroup, PosIntegrator};
+use domain::money::{Currency, MinorUnits};
+use domain::secret::Secret;
+
+const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
+const TEST_OTP: &str = "123456";
+
+/// Serves a fresh simulator on 127.0.0.1:0; its base URL.
+async fn serve() -> String {
+    let app = bank_sim::router(bank_sim::Simulators::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    base
+}
+
+/// Orkestra's sandbox store, preloaded in every simulator.
+fn pos(base: &str) -> PosConfig {
+    PosConfig {
+        integrator: PosIntegrator::Isbank,
+        api_url: format!("{base}/nestpay/fim/api"),
+        threeds_url: format!("{base}/nestpay/fim/est3Dgate"),
+        client_id: "100200127".into(),
+        terminal_id: None,
+        username: "ORKESTRA".into(),
+        password: Secret::new("ORKESTRA1"),
+        store_key: Some(Secret::new("SANDBOXKEY1")),
+        timeout: Duration::from_secs(10),
+    }
+}
+
+fn card(pan: &str) -> CardDetails {
+    CardDetails {
+        number: CardNumber::parse(pan).unwrap(),
+        expiry: Expiry::parse("12", "2030").unwrap(),
+        cvc: Some(Cvc::parse("000").unwrap()),
+        holder_name: "Ayşe Yılmaz".into(),
+    }
+}
+
+fn connector() -> Nestpay {
+    Nestpay::new(connectors::http::client().unwrap())
+}
+
+/// A browser: posts forms, follows nothing.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+/// A form found in a page.
+struct Form {
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+fn form_of(html: &str) -> Form {
+    let start = html
+        .find("<form")
+        .unwrap_or_else(|| panic!("no form in {html}"));
+    let end = html[start..].find("</form>").unwrap() + start;
+    let inner = &html[start..end];
+    let head_end = inner.find('>').unwrap();
+    let action = attr(&inner[..head_end], "action").unwrap();
+    let mut fields = Vec::new();
+    let mut rest = &inner[head_end..];
+    while let Some(at) = rest.find("<input") {
+        let close = rest[at..].find('>').unwrap() + at;
+        let tag = &rest[at..close];
+        if let Some(name) = attr(tag, "name") {
+            fields.push((name, attr(tag, "value").unwrap_or_default()));
+        }
+        rest = &rest[close..];
+    }
+    Form { action, fields }
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+        }
+    }
+
+    /// Posts a form (`application/x-www-form-urlencoded`, UTF-8) and returns the page.
+    async fn post(&self, action: &str, fields: &[(String, String)]) -> String {
+        let url = if action.starts_with('/') {
+            format!("{}{action}", self.base)
+        } else {
+            action.to_owned()
+        };
+        let response = self.client.post(url).form(fields).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
+    /// The bank's 3D pages, from the gate form to the callback's fields.
+    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
+        let mut page = self.post(&gate.action, &gate.fields).await;
+        if let Some(pan) = card {
+            // 3d_host: the bank's own page asks for the card first.
+            assert!(page.contains("name=\"pan\""), "{page}");
+            let card_form = form_of(&page);
+            let fields = [
+                ("pan", pan),
+                ("Ecom_Payment_Card_ExpDate_Month", "12"),
+                ("Ecom_Payment_Card_ExpDate_Year", "30"),
+                ("cv2", "000"),
+                ("action", "card"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            page = self.post(&card_form.action, &fields).await;
+        }
+        assert!(
+            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
+            "{page}"
+        );
+        let challenge = form_of(&page);
+        let answer =
+            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let callback_page = self.post(&challenge.action, &answer).await;
+        let callback = form_of(&callback_page);
+        assert_eq!(callback.action, CALLBACK_URL);
+        callback
+    }
+}
+
+fn init<'a>(
+    order_id: &'a str,
+    model: ThreeDsModel,
+    kind: AuthorizeKind,
+    card: Option<&'a CardDetails>,
+) -> ThreeDsInitRequest<'a> {
+    ThreeDsInitRequest {
+        order_id,
+        kind,
+        model,
+        amount: MinorUnits::from_stored(12_550),
+        currency: Currency::Try,
+        installment: 1,
+        card,
+        callback_url: CALLBACK_URL,
+        lang: "tr",
+        client_ip: Some("203.0.113.7"),
+    }
+}
+
+fn provision<'a>(
+    order_id: &'a str,
+    kind: AuthorizeKind,
+    result: &'a ThreeDsResult,
+) -> ThreeDsAuthorizeRequest<'a> {
+    ThreeDsAuthorizeRequest {
+        order_id,
+        kind,
+        amount: MinorUnits::from_stored(12_550),
+        currency: Currency::Try,
+        installment: 1,
+        auth: &result.auth,
+        client_ip: Some("203.0.113.7"),
+    }
+}
+
+#[tokio::test]
+async fn three_d_round_trip_then_provision() {
+    let base = serve().await;
+    let pos = pos(&base);
+    let browser = Browser::new(&base);
+    let nestpay = connector();
+    let card = card("5258640000000001");
+
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-3d-1",
+                ThreeDsModel::ThreeD,
+                AuthorizeKind::Sale,
+                Some(&card),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(gate.action, pos.threeds_url);
+    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert_eq!(result.order_id, "rt-3d-1");
+    assert!(result.authenticated);
+    assert_eq!(result.md_status.as_deref(), Some("1"));
+    assert_eq!(result.amount, Some(MinorUnits::from_stored(12_550)));
+    assert_eq!(result.currency, Some(Currency::Try));
+    assert_eq!(result.outcome, None);
+    assert!(result.auth.md.as_deref().unwrap().starts_with("525864:"));
+
+    let outcome = nestpay
+        .authorize_3d(&pos, &provision("rt-3d-1", AuthorizeKind::Sale, &result))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
+    let sync = nestpay.sync_payment(&pos, "rt-3d-1").await.unwrap();
+    assert!(
+        matches!(
+            sync,
+            PaymentSync::Approved {
+                state: BankOrderState::Captured,
+                ..
+            }
+        ),
+        "{sync:?}"
+    );
+    // The md is spent: a replay is refused and charges nothing more.
+    let replay = nestpay
+        .authorize_3d(&pos, &provision("rt-3d-1", AuthorizeKind::Sale, &result))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&replay, Outcome::Declined(d) if d.code == "CORE-2302"),
+        "{replay:?}"
+    );
+
+    // A tampered callback is refused.
+    let mut tampered = callback.fields.clone();
+    for (k, v) in &mut tampered {
+        if k == "mdStatus" {
+            *v = "1 ".into();
+        }
+    }
+    assert!(nestpay.parse_threeds_callback(&pos, &tampered).is_err());
+}
+
+#[tokio::test]
+async fn three_d_pre_auth_then_capture() {
+    let base = serve().await;
+    let pos = pos(&base);
+    let browser = Browser::new(&base);
+    let nestpay = connector();
+    let card = card("4355084355084358");
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-3d-pre",
+                ThreeDsModel::ThreeD,
+                AuthorizeKind::PreAuth,
+                Some(&card),
+            ),
+        )
+        .await
+        .unwrap();
+    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert_eq!(result.auth.eci.as_deref(), Some("05"));
+    let outcome = nestpay
+        .authorize_3d(
+            &pos,
+            &provision("rt-3d-pre", AuthorizeKind::PreAuth, &result),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
+    let captured = nestpay
+        .capture(
+            &pos,
+            &CaptureRequest {
+                order_id: "rt-3d-pre",
+                amount: MinorUnits::from_stored(12_550),
+                pre_auth_amount: MinorUnits::from_stored(12_550),
+                currency: Currency::Try,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(captured, Outcome::Approved(_)), "{captured:?}");
+}
+
+#[tokio::test]
+async fn three_d_wrong_otp_is_not_authenticated() {
+    let base = serve().await;
+    let pos = pos(&base);
+    let browser = Browser::new(&base);
+    let nestpay = connector();
+    let card = card("5258640000000001");
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-3d-otp",
+                ThreeDsModel::ThreeD,
+                AuthorizeKind::Sale,
+                Some(&card),
+            ),
+        )
+        .await
+        .unwrap();
+    let callback = browser.authenticate(&gate, None, "654321").await;
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert!(!result.authenticated);
+    assert_eq!(result.md_status.as_deref(), Some("0"));
+    assert_eq!(result.message.as_deref(), Some("Not authenticated"));
+}
+
+#[tokio::test]
+async fn three_d_pay_round_trip_carries_the_outcome() {
+    let base = serve().await;
+    let pos = pos(&base);
+    let browser = Browser::new(&base);
+    let nestpay = connector();
+    let card = card("4355084355084358");
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-pay-1",
+                ThreeDsModel::ThreeDPay,
+                AuthorizeKind::Sale,
+                Some(&card),
+            ),
+        )
+        .await
+        .unwrap();
+    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert!(result.authenticated);
+    assert_eq!(result.amount, Some(MinorUnits::from_stored(12_550)));
+    let Some(Outcome::Approved(approval)) = &result.outcome else {
+        panic!("{:?}", result.outcome);
+    };
+    assert!(approval.auth_code.is_some() && approval.transaction_id.is_some());
+    // The bank booked it: its status says so.
+    let sync = nestpay.sync_payment(&pos, "rt-pay-1").await.unwrap();
+    match sync {
+        PaymentSync::Approved {
+            approval: synced,
+            state: BankOrderState::Captured,
+        } => assert_eq!(synced.auth_code, approval.auth_code),
+        other => panic!("{other:?}"),
+    }
+
+    // A decline card: authenticated, declined by the bank's provision.
+    let declining = self::card("5100050000006661");
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-pay-2",
+                ThreeDsModel::ThreeDPay,
+                AuthorizeKind::Sale,
+                Some(&declining),
+            ),
+        )
+        .await
+        .unwrap();
+    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert!(result.authenticated);
+    match &result.outcome {
+        Some(Outcome::Declined(decline)) => {
+            assert_eq!(decline.group, ErrorGroup::NotSufficientFunds);
+            assert_eq!(decline.code, "51");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
+    let base = serve().await;
+    let pos = pos(&base);
+    let browser = Browser::new(&base);
+    let nestpay = connector();
+    let gate = nestpay
+        .threeds_form(
+            &pos,
+            &init(
+                "rt-host-1",
+                ThreeDsModel::ThreeDHost,
+                AuthorizeKind::Sale,
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(gate.fields.iter().all(|(k, _)| k != "pan"));
+    let callback = browser
+        .authenticate(&gate, Some("4355084355084358"), TEST_OTP)
+        .await;
+    let result = nestpay
+        .parse_threeds_callback(&pos, &callback.fields)
+        .unwrap();
+    assert!(result.authenticated);
+    assert!(
+        matches!(result.outcome, Some(Outcome::Approved(_))),
+        "{:?}",
+        result.outcome
+    );
+}
