@@ -52,6 +52,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(bank_timeout: Duration) -> TestApp {
+        Self::spawn_config(bank_timeout, Duration::from_secs(900)).await
+    }
+
+    pub async fn spawn_config(bank_timeout: Duration, threeds_ttl: Duration) -> TestApp {
         let url = database_url().await;
         let sqlite_path = url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
         let store = store::Store::connect(&url).await.expect("connect");
@@ -67,6 +71,7 @@ impl TestApp {
             Arc::new(domain::clock::SystemClock),
             EngineConfig {
                 bank_timeout,
+                threeds_ttl,
                 public_url: base.clone(),
                 ..EngineConfig::default()
             },
@@ -108,6 +113,7 @@ impl TestApp {
                         order_number: Some(order as i64 + 1),
                         hostname: Some(base.clone()),
                         path: Some("/sim/nestpay/fim/api".into()),
+                        threeds_path: Some("/sim/nestpay/fim/est3Dgate".into()),
                         client_id: Some(client.into()),
                         threeds_key: Some(key.into()),
                         users: Some(vec![PosUserInput {

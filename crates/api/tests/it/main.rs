@@ -14,4 +14,5 @@ mod payments;
 mod recovery;
 mod refunds;
 mod secrets;
+mod threeds;
 mod validation;
