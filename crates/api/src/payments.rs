@@ -71,6 +71,16 @@ pub struct CreatePaymentRequest {
     additional_params: Option<Value>,
     /// 3DS only: where the shopper's browser returns.
     pub(crate) callback_url: Option<String>,
+    routing_options: Option<RoutingOptionsRequest>,
+    retry: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoutingOptionsRequest {
+    ordering_rule: Option<String>,
+    pos_aliases: Option<Vec<String>>,
+    ignore_advanced_pos_routing_rules: Option<bool>,
 }
 
 /// Card fields may arrive as strings or numbers (`expireMonth: 7`).
@@ -221,7 +231,25 @@ pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment
         ));
     }
     let card = card_of(r.card)?;
+    let routing = match r.routing_options {
+        None => engine::payments::RoutingChoice::default(),
+        Some(o) => engine::payments::RoutingChoice {
+            ordering_rule: o
+                .ordering_rule
+                .as_deref()
+                .map(|rule| {
+                    domain::enums::OrderingRule::parse(rule).ok_or_else(|| {
+                        ApiError::bad_request("4002", format!("unknown orderingRule {rule}"))
+                    })
+                })
+                .transpose()?,
+            pos_aliases: o.pos_aliases.unwrap_or_default(),
+            ignore_rules: o.ignore_advanced_pos_routing_rules.unwrap_or(false),
+        },
+    };
     Ok(CreatePayment {
+        routing,
+        retry: r.retry.unwrap_or(true),
         price,
         paid_price,
         currency,

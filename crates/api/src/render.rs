@@ -75,10 +75,10 @@ pub fn payment(view: &PaymentView, zone: FixedOffset) -> Value {
         "paymentPhase": p.phase,
         "paymentChannel": d.payment_channel,
         "isThreeDs": d.is_three_ds,
-        "merchantCommissionRate": money(0, c),
-        "merchantCommissionRateAmount": money(0, c),
-        "bankCommissionRate": money(0, c),
-        "bankCommissionRateAmount": money(0, c),
+        "merchantCommissionRate": rate(&d.merchant_commission_rate),
+        "merchantCommissionRateAmount": Value::Null,
+        "bankCommissionRate": rate(&d.bank_commission_rate),
+        "bankCommissionRateAmount": d.bank_commission_minor.map(|m| money(m, c)),
         "paidWithStoredCard": false,
         "binNumber": p.bin_number,
         "lastFourDigits": p.last_four,
@@ -102,6 +102,19 @@ pub fn payment(view: &PaymentView, zone: FixedOffset) -> Value {
         "refundStatus": refund_status(p),
         "additionalData": d.additional_params,
         "paymentTransactions": view.items.iter().map(|i| item(i, c, zone)).collect::<Vec<_>>(),
+        // Orkestra extension: where the payment was routed, why, and each bank attempt.
+        "routing": d.routing.as_ref().map(|decision| json!({
+            "decision": decision,
+            "attempts": view.attempts.iter().map(|a| json!({
+                "posId": a.pos_id,
+                "orderId": a.order_id,
+                "operation": a.operation,
+                "state": a.state,
+                "bankCode": a.error_code,
+                "bankMessage": a.error_message,
+                "createdDate": local_datetime(a.created_at, zone),
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 

@@ -151,6 +151,7 @@ pub async fn search_payments(
         let view = engine::payments::PaymentView {
             payment,
             items: items_of,
+            attempts: Vec::new(),
         };
         items.push(render::payment(&view, zone));
     }

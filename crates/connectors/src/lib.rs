@@ -308,6 +308,13 @@ impl ConnectorError {
             ConnectorError::Config(_) | ConnectorError::Unsupported { .. }
         )
     }
+
+    /// True when the bank's HTTP answer came back (unreadable or an error status): the
+    /// request is no longer in flight, so a status inquiry that finds no order proves the
+    /// bank did not act on it. After a timeout or a broken connection it proves nothing yet.
+    pub fn answer_received(&self) -> bool {
+        matches!(self, ConnectorError::BadResponse(_))
+    }
 }
 
 /// A bank wire-protocol family. Every method is one bank operation; a decline is

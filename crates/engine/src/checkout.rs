@@ -279,7 +279,7 @@ impl Engine {
             external_id: terms.external_id.clone(),
             bank_order_id: None,
             buyer_member_id: terms.buyer_member_id,
-            pos_alias: terms.pos_alias.clone(),
+            pos_alias: None,
             client_ip,
             payment_channel: Some("WEB".into()),
             card: Some(card),
@@ -297,6 +297,11 @@ impl Engine {
             additional_params: None,
             checkout_token: Some(token.to_owned()),
             product_id: row.product_id,
+            routing: crate::payments::RoutingChoice {
+                pos_aliases: terms.pos_alias.clone().into_iter().collect(),
+                ..Default::default()
+            },
+            retry: true,
         };
         let needs_3ds =
             terms.force_three_ds || !self.non_3ds_possible(row.merchant_id, &request).await?;

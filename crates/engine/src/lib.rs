@@ -16,6 +16,7 @@ pub mod payments;
 pub mod pos;
 pub mod recovery;
 pub mod refunds;
+pub mod route;
 pub mod threeds;
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub struct EngineConfig {
     pub public_url: String,
     /// How long a shopper has to finish 3D Secure at the bank.
     pub threeds_ttl: Duration,
+    /// How long a POS rests after repeated technical failures before it is probed again.
+    pub pos_rest: Duration,
 }
 
 impl EngineConfig {
@@ -61,6 +64,7 @@ impl Default for EngineConfig {
             zone: domain::clock::istanbul(),
             public_url: "http://127.0.0.1:8080".into(),
             threeds_ttl: Duration::from_secs(15 * 60),
+            pos_rest: route::POS_REST,
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct Engine {
     config: EngineConfig,
     /// API key → merchant. Merchants change rarely; a stale entry only delays a key change.
     merchant_cache: RwLock<HashMap<String, Arc<Merchant>>>,
+    /// POS id → health (consecutive technical failures, rest period).
+    pos_health: std::sync::Mutex<HashMap<i64, route::PosHealth>>,
 }
 
 impl Engine {
@@ -138,6 +144,7 @@ impl Engine {
             clock,
             config,
             merchant_cache: RwLock::default(),
+            pos_health: std::sync::Mutex::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use store::rows::{
     PaymentRow, PosRow, attempt_state,
 };
 
+use crate::route::{RouteRequest, RoutedPos};
 use crate::{Engine, EngineError, Result, new_order_id, validation};
 
 pub const OPERATION_SALE: &str = "sale";
@@ -60,6 +61,18 @@ pub struct CreatePayment {
     pub checkout_token: Option<String>,
     /// Set for pay-by-link purchases.
     pub product_id: Option<i64>,
+    /// `routingOptions`: ordering rule, POS aliases to restrict to, skip advanced rules.
+    pub routing: RoutingChoice,
+    /// `retry`: try the next POS after a technical decline (default true).
+    pub retry: bool,
+}
+
+/// Craftgate's `routingOptions`.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingChoice {
+    pub ordering_rule: Option<domain::enums::OrderingRule>,
+    pub pos_aliases: Vec<String>,
+    pub ignore_rules: bool,
 }
 
 /// A payment checked and shaped, not yet written.
@@ -73,6 +86,8 @@ pub(crate) struct PreparedPayment {
     pub(crate) operation: &'static str,
     pub(crate) kind: AuthorizeKind,
     pub(crate) now_ms: i64,
+    /// Every POS the payment may go to, best first (the first is `pos`).
+    pub(crate) route: Vec<RoutedPos>,
 }
 
 /// A payment with its items, as the API renders it.
@@ -80,6 +95,8 @@ pub(crate) struct PreparedPayment {
 pub struct PaymentView {
     pub payment: PaymentRow,
     pub items: Vec<PaymentItemRow>,
+    /// Every bank attempt, in order (retries on other POSes, captures).
+    pub attempts: Vec<AttemptRow>,
 }
 
 /// Splits `paid` over items in proportion to their prices, exactly: each item gets the
@@ -149,6 +166,50 @@ fn pos_takes_payments(pos: &PosRow) -> bool {
     pos.status == PosStatus::Active.as_str() || pos.status == PosStatus::Autopilot.as_str()
 }
 
+/// What a status inquiry established.
+#[derive(Debug)]
+pub(crate) enum Inquiry {
+    Approved,
+    Declined(Decline),
+    /// The bank could not say yet: the attempt may have charged.
+    Unresolved,
+}
+
+/// A decline that says the POS or the bank failed, not the card: another POS may succeed.
+/// Issuer declines (stolen, lost, fraud, funds, expired, CVC…) are never retried.
+pub fn is_retryable(group: ErrorGroup) -> bool {
+    matches!(
+        group,
+        ErrorGroup::BankNotAvailable
+            | ErrorGroup::InvalidMerchantOrPos
+            | ErrorGroup::NotPermittedToTerminal
+            | ErrorGroup::InvalidInstallment
+            | ErrorGroup::DuplicateOrder
+    )
+}
+
+/// A decline caused on the acquirer's side, which counts against the POS's health.
+fn is_acquirer_side(group: ErrorGroup) -> bool {
+    matches!(
+        group,
+        ErrorGroup::BankNotAvailable | ErrorGroup::InvalidMerchantOrPos
+    )
+}
+
+/// Writes a POS's identity and cost into a payment.
+fn set_pos(payment: &mut PaymentRow, routed: &RoutedPos) {
+    let (bank_id, _) = PosIntegrator::parse(&routed.pos.pos_integrator)
+        .map(|i| i.bank())
+        .unwrap_or((0, ""));
+    payment.pos_id = Some(routed.pos.id);
+    payment.doc.pos_name = Some(routed.pos.name.clone());
+    payment.doc.pos_alias = Some(routed.pos.alias.clone());
+    payment.doc.pos_bank_id = Some(i64::from(bank_id));
+    payment.doc.bank_commission_rate = routed.cost_rate.map(|r| r.normalize().to_string());
+    payment.doc.bank_commission_minor = routed.cost_minor;
+    payment.doc.merchant_commission_rate = Some(routed.merchant_rate.normalize().to_string());
+}
+
 impl Engine {
     /// Picks the POS for a payment: the requested alias, else the first active POS (by
     /// `orderNumber`) for the currency. Smart routing replaces the second rule later.
@@ -213,6 +274,53 @@ impl Engine {
 
     /// Everything about a new payment that does not depend on how it authenticates:
     /// checks, the POS, card facts, items, the first attempt's order id.
+    /// The POSes that may take this payment, best first, and the decision as JSON.
+    async fn route_payment(
+        &self,
+        merchant_id: i64,
+        request: &CreatePayment,
+        three_ds: bool,
+    ) -> Result<(Vec<RoutedPos>, serde_json::Value)> {
+        let aliases = match &request.pos_alias {
+            // `posAlias` names one POS: check it for a precise error, then route to it alone.
+            Some(alias) => {
+                self.choose_pos(merchant_id, request, three_ds).await?;
+                vec![alias.clone()]
+            }
+            None => request.routing.pos_aliases.clone(),
+        };
+        let route = self
+            .route(
+                merchant_id,
+                &RouteRequest {
+                    price: request.price,
+                    currency: request.currency,
+                    installment: request.installment,
+                    three_ds,
+                    bin: request.card.as_ref().map(|c| c.number.bin8().to_owned()),
+                    ordering_rule: request.routing.ordering_rule,
+                    pos_aliases: aliases,
+                    ignore_rules: request.routing.ignore_rules,
+                },
+            )
+            .await?;
+        if route.candidates.is_empty() {
+            let reason = if request.installment > 1 {
+                format!(
+                    "no active merchant POS takes {} payments in {} installments for this card",
+                    request.currency, request.installment
+                )
+            } else {
+                format!(
+                    "no active merchant POS takes {} payments for this card",
+                    request.currency
+                )
+            };
+            return Err(validation("4009", reason));
+        }
+        Ok((route.candidates, route.explanation))
+    }
+
     pub(crate) async fn prepare_payment(
         &self,
         merchant_id: i64,
@@ -232,7 +340,8 @@ impl Engine {
                 provider_message: None,
             });
         }
-        let pos = self.choose_pos(merchant_id, request, three_ds).await?;
+        let (route, explanation) = self.route_payment(merchant_id, request, three_ds).await?;
+        let pos = route[0].pos.clone();
         if request.installment > 1 && !pos.doc.enable_installment {
             return Err(validation(
                 "4103",
@@ -326,8 +435,17 @@ impl Engine {
             product_id: request.product_id,
             created_at: now_ms,
         };
+        let mut payment = payment;
+        payment.doc.routing = Some(explanation);
+        if let Some(first) = route.first() {
+            payment.doc.bank_commission_rate = first.cost_rate.map(|r| r.normalize().to_string());
+            payment.doc.bank_commission_minor = first.cost_minor;
+            payment.doc.merchant_commission_rate =
+                Some(first.merchant_rate.normalize().to_string());
+        }
         Ok(PreparedPayment {
             order_id: request.bank_order_id.clone().unwrap_or_else(new_order_id),
+            route,
             pos,
             pos_config,
             family,
@@ -375,93 +493,180 @@ impl Engine {
             .card
             .as_ref()
             .ok_or_else(|| validation("4001", "card is required"))?;
-        let attempt = NewAttempt::direct(
+        let candidates = prepared.route.clone();
+        let first = NewAttempt::direct(
             prepared.pos.id,
             prepared.order_id.clone(),
             prepared.operation,
             request.paid_price.get(),
             prepared.now_ms,
         );
-        let (payment_id, attempt_id) = self.insert_prepared(&prepared, &attempt).await?;
-        let PreparedPayment {
-            pos,
-            pos_config,
-            family: connector_family,
-            order_id,
-            kind,
-            ..
-        } = prepared;
-        tracing::info!(
-            payment_id,
-            attempt_id,
-            connector = connector_family.as_str(),
-            pos_id = pos.id,
-            "authorizing"
-        );
-        let connector = self.connectors.get(connector_family);
-        let outcome = connector
-            .authorize(
-                &pos_config,
-                &AuthorizeRequest {
-                    order_id: &order_id,
-                    kind,
-                    amount: request.paid_price,
-                    currency: request.currency,
-                    installment: request.installment,
-                    card,
-                    client_ip: request.client_ip.as_deref(),
-                },
-            )
-            .await;
-        let attempt = self
-            .store
-            .attempt(attempt_id)
-            .await?
-            .ok_or(EngineError::NotFound("attempt"))?;
-        match outcome {
-            Ok(outcome) => {
-                self.apply_outcome(&attempt, outcome.clone()).await?;
-                let view = self.payment_view(merchant_id, payment_id).await?;
-                if let Outcome::Declined(decline) = outcome {
-                    return Err(decline_error(&decline));
-                }
-                Ok(view)
-            }
-            Err(error) if error.nothing_was_sent() => {
-                let decline = Decline {
-                    group: ErrorGroup::InvalidMerchantOrPos,
-                    code: String::new(),
-                    message: error.to_string(),
-                };
-                self.apply_outcome(&attempt, Outcome::Declined(decline.clone()))
+        let (payment_id, first_attempt_id) = self.insert_prepared(&prepared, &first).await?;
+        let kind = prepared.kind;
+        let mut last_decline: Option<Decline> = None;
+        for (index, routed) in candidates.iter().enumerate() {
+            let retry_allowed = request.retry && index + 1 < candidates.len();
+            let (attempt_id, order_id) = if index == 0 {
+                (first_attempt_id, prepared.order_id.clone())
+            } else {
+                // A retry is a new attempt with its own bank order id, never a reuse.
+                self.move_payment_to(merchant_id, payment_id, routed)
                     .await?;
-                Err(decline_error(&decline))
-            }
-            Err(error) => {
-                tracing::warn!(payment_id, attempt_id, %error, "bank outcome unknown; asking the bank");
-                self.store
-                    .mark_attempt_unknown(
-                        attempt_id,
-                        self.now_ms() + self.inquiry_retry_ms(),
-                        self.now_ms(),
+                let order_id = new_order_id();
+                let now = self.now_ms();
+                let id = self
+                    .store
+                    .insert_attempt(
+                        payment_id,
+                        merchant_id,
+                        &NewAttempt::direct(
+                            routed.pos.id,
+                            order_id.clone(),
+                            prepared.operation,
+                            request.paid_price.get(),
+                            now,
+                        ),
+                        self.inquiry_due_after_call(now),
                     )
                     .await?;
-                // One immediate status inquiry settles most blips; if the bank is still
-                // silent the recovery task keeps asking, and the payment stays WAITING.
-                let _ = self.sync_attempt(&attempt).await;
-                let view = self.payment_view(merchant_id, payment_id).await?;
-                if view.payment.status == PaymentStatus::Failure.as_str()
-                    && let Some(e) = &view.payment.doc.error
-                {
-                    return Err(EngineError::Declined {
-                        group: ErrorGroup::parse(&e.error_group).unwrap_or(ErrorGroup::Unknown),
-                        provider_code: e.provider_error_code.clone(),
-                        provider_message: e.provider_error_message.clone(),
-                    });
+                (id, order_id)
+            };
+            let family = pos_family(&routed.pos).ok_or(EngineError::NotFound("connector"))?;
+            let config = self.pos_config(&routed.pos)?;
+            tracing::info!(
+                payment_id,
+                attempt_id,
+                connector = family.as_str(),
+                pos_id = routed.pos.id,
+                retry = index,
+                "authorizing"
+            );
+            let outcome = self
+                .connectors
+                .get(family)
+                .authorize(
+                    &config,
+                    &AuthorizeRequest {
+                        order_id: &order_id,
+                        kind,
+                        amount: request.paid_price,
+                        currency: request.currency,
+                        installment: request.installment,
+                        card,
+                        client_ip: request.client_ip.as_deref(),
+                    },
+                )
+                .await;
+            let attempt = self
+                .store
+                .attempt(attempt_id)
+                .await?
+                .ok_or(EngineError::NotFound("attempt"))?;
+            let decline = match outcome {
+                Ok(Outcome::Approved(approval)) => {
+                    self.record_pos_health(routed.pos.id, false);
+                    self.apply_outcome(&attempt, Outcome::Approved(approval), true)
+                        .await?;
+                    return self.payment_view(merchant_id, payment_id).await;
                 }
-                Ok(view)
+                Ok(Outcome::Declined(decline)) => {
+                    self.record_pos_health(routed.pos.id, is_acquirer_side(decline.group));
+                    decline
+                }
+                Err(error) if error.nothing_was_sent() => {
+                    self.record_pos_health(routed.pos.id, true);
+                    Decline {
+                        group: ErrorGroup::InvalidMerchantOrPos,
+                        code: String::new(),
+                        message: error.to_string(),
+                    }
+                }
+                Err(error) => {
+                    self.record_pos_health(routed.pos.id, true);
+                    tracing::warn!(payment_id, attempt_id, %error, "bank outcome unknown; asking the bank");
+                    self.store
+                        .mark_attempt_unknown(
+                            attempt_id,
+                            self.now_ms() + self.inquiry_retry_ms(),
+                            self.now_ms(),
+                        )
+                        .await?;
+                    // One immediate status inquiry settles most blips. When the bank answered
+                    // (unreadably), the request is no longer in flight and "no such order"
+                    // proves no charge; after a timeout it proves nothing yet.
+                    match self
+                        .inquire(&attempt, error.answer_received(), !retry_allowed)
+                        .await?
+                    {
+                        Inquiry::Approved => {
+                            return self.payment_view(merchant_id, payment_id).await;
+                        }
+                        Inquiry::Declined(decline)
+                            if retry_allowed && is_retryable(decline.group) =>
+                        {
+                            last_decline = Some(decline);
+                            continue;
+                        }
+                        Inquiry::Declined(decline) => {
+                            self.fail_payment(&attempt, &decline).await?;
+                            return Err(decline_error(&decline));
+                        }
+                        // Possibly charged: never try elsewhere; recovery settles it.
+                        Inquiry::Unresolved => {
+                            return self.payment_view(merchant_id, payment_id).await;
+                        }
+                    }
+                }
+            };
+            if retry_allowed && is_retryable(decline.group) {
+                tracing::info!(payment_id, attempt_id, group = %decline.group, "declined for a technical reason; trying the next POS");
+                self.apply_outcome(&attempt, Outcome::Declined(decline.clone()), false)
+                    .await?;
+                last_decline = Some(decline);
+                continue;
             }
+            self.apply_outcome(&attempt, Outcome::Declined(decline.clone()), true)
+                .await?;
+            return Err(decline_error(&decline));
         }
+        let decline = last_decline.unwrap_or(Decline {
+            group: ErrorGroup::BankNotAvailable,
+            code: String::new(),
+            message: String::new(),
+        });
+        Err(decline_error(&decline))
+    }
+
+    /// Points a payment at the POS of its next attempt (retry), with that POS's cost.
+    async fn move_payment_to(
+        &self,
+        merchant_id: i64,
+        payment_id: i64,
+        routed: &RoutedPos,
+    ) -> Result<()> {
+        let mut payment = self
+            .store
+            .payment_fresh(merchant_id, payment_id)
+            .await?
+            .ok_or(EngineError::NotFound("payment"))?;
+        set_pos(&mut payment, routed);
+        payment.doc.retry_count += 1;
+        self.store.update_payment(&payment, self.now_ms()).await?;
+        Ok(())
+    }
+
+    /// Fails a payment whose last attempt was already resolved (retry stopped).
+    async fn fail_payment(&self, attempt: &AttemptRow, decline: &Decline) -> Result<()> {
+        let mut payment = self
+            .store
+            .payment_fresh(attempt.merchant_id, attempt.payment_id)
+            .await?
+            .ok_or(EngineError::NotFound("payment"))?;
+        payment.status = PaymentStatus::Failure.as_str().to_owned();
+        payment.doc.error = Some(error_doc(decline, false));
+        payment.doc.order_id = Some(attempt.order_id.clone());
+        self.store.update_payment(&payment, self.now_ms()).await?;
+        Ok(())
     }
 
     /// When the recovery task may look at an attempt that is in flight now: after the bank
@@ -478,11 +683,21 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("payment"))?;
         let items = self.store.payment_items(payment_id).await?;
-        Ok(PaymentView { payment, items })
+        let attempts = self.store.attempts_of_payment(payment_id).await?;
+        Ok(PaymentView {
+            payment,
+            items,
+            attempts,
+        })
     }
 
     /// Applies a fact from the bank to an attempt and its payment, exactly once.
-    pub(crate) async fn apply_outcome(&self, attempt: &AttemptRow, outcome: Outcome) -> Result<()> {
+    pub(crate) async fn apply_outcome(
+        &self,
+        attempt: &AttemptRow,
+        outcome: Outcome,
+        settle_payment: bool,
+    ) -> Result<()> {
         let mut payment = self
             .store
             .payment_fresh(attempt.merchant_id, attempt.payment_id)
@@ -522,7 +737,7 @@ impl Engine {
                 (attempt_state::APPROVED, None)
             }
             Outcome::Declined(decline) => {
-                if attempt.operation != OPERATION_CAPTURE {
+                if attempt.operation != OPERATION_CAPTURE && settle_payment {
                     payment.status = PaymentStatus::Failure.as_str().to_owned();
                     payment.doc.error = Some(error_doc(decline, false));
                     payment.doc.order_id = Some(attempt.order_id.clone());
@@ -549,6 +764,22 @@ impl Engine {
     /// Asks the bank what became of an attempt and applies the answer. `Ok(false)` means the
     /// bank could not say yet (the attempt stays unknown).
     pub async fn sync_attempt(&self, attempt: &AttemptRow) -> Result<bool> {
+        Ok(!matches!(
+            self.inquire(attempt, false, true).await?,
+            Inquiry::Unresolved
+        ))
+    }
+
+    /// The bank's status inquiry for one attempt, applied. `not_found_final`: the original
+    /// request is known to be finished (its answer came back), so "no such order" proves no
+    /// charge at once. `settle_payment`: a decline also fails the payment (not when the
+    /// caller may still retry on another POS).
+    pub(crate) async fn inquire(
+        &self,
+        attempt: &AttemptRow,
+        not_found_final: bool,
+        settle_payment: bool,
+    ) -> Result<Inquiry> {
         let pos = self
             .store
             .pos_any_status(attempt.merchant_id, attempt.pos_id)
@@ -565,7 +796,7 @@ impl Engine {
             Ok(sync) => sync,
             Err(error) => {
                 tracing::warn!(attempt_id = attempt.id, %error, "status inquiry failed; will ask again");
-                return Ok(false);
+                return Ok(Inquiry::Unresolved);
             }
         };
         tracing::info!(attempt_id = attempt.id, ?sync, "status inquiry answered");
@@ -581,10 +812,11 @@ impl Engine {
                 )
         );
         if !settled_by_bank
+            && !not_found_final
             && self.now_ms() - attempt.created_at < self.config.not_found_final_after_ms()
         {
             // The request may still be on its way through the bank: ask again later.
-            return Ok(false);
+            return Ok(Inquiry::Unresolved);
         }
         let outcome = match (attempt.operation.as_str(), sync) {
             (_, PaymentSync::NotFound) => Outcome::Declined(Decline {
@@ -608,8 +840,13 @@ impl Engine {
             },
             (_, PaymentSync::Approved { approval, .. }) => Outcome::Approved(approval),
         };
-        self.apply_outcome(attempt, outcome).await?;
-        Ok(true)
+        let result = match &outcome {
+            Outcome::Approved(_) => Inquiry::Approved,
+            Outcome::Declined(decline) => Inquiry::Declined(decline.clone()),
+        };
+        let settle = settle_payment || matches!(result, Inquiry::Approved);
+        self.apply_outcome(attempt, outcome, settle).await?;
+        Ok(result)
     }
 
     /// Captures a pre-authorisation (post-auth) for `paid_price`, at most what was authorised.
@@ -707,7 +944,7 @@ impl Engine {
             .await;
         match outcome {
             Ok(outcome) => {
-                self.apply_outcome(&attempt, outcome.clone()).await?;
+                self.apply_outcome(&attempt, outcome.clone(), true).await?;
                 if let Outcome::Declined(decline) = outcome {
                     return Err(decline_error(&decline));
                 }

@@ -338,7 +338,7 @@ impl Engine {
                 .await?
                 .ok_or(EngineError::NotFound("attempt"))?;
             match result.outcome {
-                Some(outcome) => self.apply_outcome(&fresh, outcome).await?,
+                Some(outcome) => self.apply_outcome(&fresh, outcome, true).await?,
                 None => {
                     self.sync_attempt(&fresh).await?;
                 }
@@ -391,12 +391,15 @@ impl Engine {
             .await?
             .into_iter()
             .rev()
-            .find(|a| a.state == attempt_state::THREEDS_AUTHENTICATED)
-            .ok_or_else(|| EngineError::Refused {
-                code: "4402",
-                message: "no authenticated 3D Secure attempt".into(),
-            })?;
-        self.provision_3ds(&attempt).await?;
+            .find(|a| a.state == attempt_state::THREEDS_AUTHENTICATED);
+        match attempt {
+            Some(attempt) => self.provision_3ds(&attempt).await?,
+            // Another `3ds-complete` is provisioning it right now: wait for its answer.
+            None => {
+                self.wait_while_provisioning(merchant_id, payment_id)
+                    .await?
+            }
+        }
         let view = self.payment_view(merchant_id, payment_id).await?;
         if view.payment.status == PaymentStatus::Failure.as_str() {
             let e = view.payment.doc.error.clone().unwrap_or_default();
@@ -407,6 +410,27 @@ impl Engine {
             });
         }
         Ok(view)
+    }
+
+    /// Waits (bounded by the bank timeout) until a concurrent provision settles the payment.
+    async fn wait_while_provisioning(&self, merchant_id: i64, payment_id: i64) -> Result<()> {
+        let deadline = std::time::Instant::now()
+            + self.config.bank_timeout
+            + std::time::Duration::from_secs(1);
+        while std::time::Instant::now() < deadline {
+            let status = self
+                .payment_view(merchant_id, payment_id)
+                .await?
+                .payment
+                .status;
+            if status == PaymentStatus::Success.as_str()
+                || status == PaymentStatus::Failure.as_str()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        Ok(())
     }
 
     /// Sends the 3D provision for an authenticated attempt. The transition to `sent` is the
@@ -480,7 +504,7 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound("attempt"))?;
         match outcome {
-            Ok(outcome) => self.apply_outcome(&sent, outcome).await,
+            Ok(outcome) => self.apply_outcome(&sent, outcome, true).await,
             Err(error) if error.nothing_was_sent() => {
                 self.apply_outcome(
                     &sent,
@@ -489,6 +513,7 @@ impl Engine {
                         code: String::new(),
                         message: error.to_string(),
                     }),
+                    true,
                 )
                 .await
             }

@@ -1657,3 +1657,32 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 }
+
+/// Routing settings.
+impl Store {
+    pub async fn routing_settings(&self, merchant_id: i64) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT doc FROM routing_settings WHERE merchant_id = $1")
+            .bind(merchant_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>("doc")?))
+            .transpose()
+    }
+
+    pub async fn put_routing_settings(
+        &self,
+        merchant_id: i64,
+        doc: &serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO routing_settings (merchant_id, doc, updated_at) VALUES ($1, $2, $3) ON CONFLICT (merchant_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+        )
+        .bind(merchant_id)
+        .bind(to_json(doc)?)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}

@@ -203,6 +203,16 @@ pub struct PaymentDoc {
     pub pos_bank_id: Option<i64>,
     pub error: Option<ErrorDoc>,
     pub retry_count: i64,
+    /// The routing decision that placed this payment (candidates, reasons, costs).
+    #[serde(default)]
+    pub routing: Option<serde_json::Value>,
+    /// Commission of the POS that took the payment, percent as a decimal string.
+    #[serde(default)]
+    pub bank_commission_rate: Option<String>,
+    #[serde(default)]
+    pub bank_commission_minor: Option<i64>,
+    #[serde(default)]
+    pub merchant_commission_rate: Option<String>,
     /// Set when a pre-authorisation was captured: what was authorised first.
     pub pre_auth_minor: Option<i64>,
     pub additional_params: Option<serde_json::Value>,

@@ -72,6 +72,7 @@ impl TestApp {
             EngineConfig {
                 bank_timeout,
                 threeds_ttl,
+                pos_rest: Duration::from_millis(700),
                 public_url: base.clone(),
                 ..EngineConfig::default()
             },

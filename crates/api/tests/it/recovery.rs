@@ -68,12 +68,85 @@ async fn malformed_and_html_answers_never_mark_a_payment_paid() {
     let app = TestApp::spawn_with(FAST).await;
     for mode in ["malformed", "html"] {
         app.fault(ISBANK_CLIENT, mode, 1).await;
-        let (status, body) = app.pay(&payment_body(GOOD_CARD)).await;
-        assert_eq!(status, 202, "{mode}: {body}");
-        let payment = settle(&app, &body["data"]["id"]).await;
-        assert_eq!(payment["paymentStatus"], "FAILURE", "{mode}: {payment}");
+        let mut body = payment_body(GOOD_CARD);
+        body["retry"] = serde_json::json!(false);
+        let (status, answer) = app.pay(&body).await;
+        // The answer came back unreadable and the inquiry finds no order: proven unpaid.
+        assert_eq!(status, 422, "{mode}: {answer}");
+        assert_eq!(
+            answer["errors"]["errorGroup"], "BANK_NOT_AVAILABLE",
+            "{mode}: {answer}"
+        );
     }
     assert!(app.bank_orders(ISBANK_CLIENT).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_technical_failure_is_retried_on_the_next_pos_with_one_charge_in_total() {
+    let app = TestApp::spawn_with(FAST).await;
+    for mode in ["http500", "malformed", "drop_before"] {
+        app.fault(ISBANK_CLIENT, mode, 1).await;
+        let (status, body) = app.pay(&payment_body(GOOD_CARD)).await;
+        if mode == "drop_before" {
+            // A broken connection may still be in flight at the bank: never retried blind.
+            assert_eq!(status, 202, "{mode}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{mode}: {body}");
+        let p = &body["data"];
+        assert_eq!(p["paymentStatus"], "SUCCESS");
+        assert_eq!(p["pos"]["alias"], app.halkbank_alias.as_str(), "{mode}");
+        assert_eq!(p["retryCount"], 1);
+        let attempts = p["routing"]["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[0]["state"], "declined");
+        assert_eq!(attempts[1]["state"], "approved");
+    }
+    assert!(app.bank_orders(ISBANK_CLIENT).await.is_empty());
+    assert_eq!(app.bank_orders(crate::app::HALKBANK_CLIENT).await.len(), 2);
+}
+
+#[tokio::test]
+async fn issuer_declines_are_never_retried() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.pay(&payment_body("5101520000006662")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"]["errorGroup"], "STOLEN_CARD");
+    assert_eq!(app.bank_orders(ISBANK_CLIENT).await.len(), 1);
+    assert!(
+        app.bank_orders(crate::app::HALKBANK_CLIENT)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_unhealthy_pos_is_skipped_and_comes_back() {
+    let app = TestApp::spawn_with(FAST).await;
+    // Three technical failures in a row take the POS out of rotation.
+    for _ in 0..3 {
+        app.fault(ISBANK_CLIENT, "http500", 1).await;
+        let (status, body) = app.pay(&payment_body(GOOD_CARD)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app.pay(&payment_body(GOOD_CARD)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["retryCount"], 0,
+        "resting POS skipped without an attempt"
+    );
+    assert_eq!(body["data"]["pos"]["alias"], app.halkbank_alias.as_str());
+    let excluded = body["data"]["routing"]["decision"]["excluded"]
+        .as_array()
+        .unwrap();
+    assert_eq!(excluded[0]["reason"]["status"], "AUTOPILOT", "{excluded:?}");
+    let isbank_id = excluded[0]["posId"].as_i64().unwrap();
+    assert!(!app.engine.pos_is_up(isbank_id));
+    // After its rest the POS is tried again; a success puts it back in rotation.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, body) = app.pay(&payment_body(GOOD_CARD)).await;
+    assert_eq!(body["data"]["pos"]["alias"], app.isbank_alias.as_str());
+    assert!(app.engine.pos_is_up(isbank_id));
 }
 
 #[tokio::test]

@@ -1,0 +1,6 @@
+-- A merchant's routing settings: default ordering rule and advanced rules (JSON).
+CREATE TABLE routing_settings (
+    merchant_id INTEGER PRIMARY KEY REFERENCES merchants(id),
+    doc TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
