@@ -23,6 +23,7 @@ mod products;
 mod refunds;
 mod render;
 mod reporting;
+mod routing_api;
 mod threeds;
 
 use std::sync::Arc;
@@ -121,6 +122,19 @@ pub fn router(state: AppState) -> Router {
             get(reporting::payment_refunds),
         )
         .route("/installment/v1/bins/{bin}", get(bins::retrieve))
+        .route(
+            "/installment/v1/installments",
+            get(routing_api::installments),
+        )
+        .route(
+            "/merchant/v1/routing",
+            get(routing_api::get_settings).put(routing_api::put_settings),
+        )
+        .route("/merchant/v1/routing/dry-run", post(routing_api::dry_run))
+        .route(
+            "/merchant/v1/routing/cost-report",
+            get(routing_api::cost_report),
+        )
         .route("/payment/v1/checkout-payments/init", post(checkout::init))
         .route(
             "/payment/v1/checkout-payments/{token}",

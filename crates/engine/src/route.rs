@@ -315,3 +315,98 @@ pub struct OfferLine {
     pub cvc_required: bool,
     pub loyalty_supported: bool,
 }
+
+/// What a period's payments cost in commissions, against what they would have cost on the
+/// merchant's default POS (the first by `orderNumber`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CostReport {
+    pub currency: Currency,
+    pub payment_count: i64,
+    pub paid_minor: i64,
+    pub commission_minor: i64,
+    pub default_pos_alias: Option<String>,
+    /// Payments the default POS could not have taken are counted at their real cost.
+    pub default_pos_commission_minor: i64,
+    pub savings_minor: i64,
+}
+
+impl Engine {
+    /// Commission cost of the successful payments created in `[from_ms, to_ms]`.
+    pub async fn cost_report(
+        &self,
+        merchant_id: i64,
+        currency: Currency,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<CostReport> {
+        let rows = self.store.poses(merchant_id).await?;
+        let candidates: Vec<PosCandidate> =
+            rows.iter().filter_map(|r| self.candidate_of(r)).collect();
+        let default_pos = rows
+            .iter()
+            .filter(|r| r.currency == currency.code())
+            .min_by_key(|r| (r.order_number, r.id));
+        let mut report = CostReport {
+            currency,
+            payment_count: 0,
+            paid_minor: 0,
+            commission_minor: 0,
+            default_pos_alias: default_pos.map(|p| p.alias.clone()),
+            default_pos_commission_minor: 0,
+            savings_minor: 0,
+        };
+        let filter = store::rows::PaymentFilter {
+            payment_status: Some("SUCCESS".into()),
+            currency: Some(currency.code().into()),
+            min_created_at: Some(from_ms),
+            max_created_at: Some(to_ms),
+            ..Default::default()
+        };
+        let mut page = 0;
+        loop {
+            let batch = self
+                .store
+                .search_payments(merchant_id, &filter, store::rows::Page { page, size: 100 })
+                .await?;
+            for payment in &batch.items {
+                let actual = payment.doc.bank_commission_minor.unwrap_or(0);
+                report.payment_count += 1;
+                report.paid_minor += payment.paid_price_minor;
+                report.commission_minor += actual;
+                let on_default = default_pos.and_then(|default| {
+                    let bin = payment.bin_number.clone().unwrap_or_default();
+                    let info = bin::lookup(&bin);
+                    let facts = PaymentFacts {
+                        amount: MinorUnits::from_stored(payment.price_minor),
+                        currency,
+                        installment: u32::try_from(payment.installment).unwrap_or(1),
+                        three_ds: payment.doc.is_three_ds,
+                        card: card_facts(info.as_ref(), &bin),
+                    };
+                    let aliases = [default.alias.clone()];
+                    let options = RoutingOptions {
+                        ordering_rule: OrderingRule::InOrder,
+                        pos_aliases: &aliases,
+                        ignore_rules: true,
+                        split_seed: 0,
+                    };
+                    let decision =
+                        routing::decide(&candidates, &RuleSet::new(Vec::new()), &facts, &options);
+                    decision
+                        .candidates
+                        .first()
+                        .and_then(|c| c.cost_amount)
+                        .map(MinorUnits::get)
+                });
+                report.default_pos_commission_minor += on_default.unwrap_or(actual);
+            }
+            if batch.items.len() < 100 {
+                break;
+            }
+            page += 1;
+        }
+        report.savings_minor = report.default_pos_commission_minor - report.commission_minor;
+        Ok(report)
+    }
+}

@@ -13,6 +13,7 @@ mod concurrency;
 mod payments;
 mod recovery;
 mod refunds;
+mod routing;
 mod secrets;
 mod threeds;
 mod validation;
