@@ -20,7 +20,10 @@
 //! ```
 
 pub mod clock;
+pub mod garanti;
 pub mod nestpay;
+pub mod payfor;
+pub mod posnet;
 
 use axum::Router;
 
@@ -32,6 +35,9 @@ use nestpay::NestPaySim;
 pub struct Simulators {
     clock: SimClock,
     nestpay: NestPaySim,
+    garanti: garanti::GarantiSim,
+    posnet: posnet::PosnetSim,
+    payfor: payfor::PayforSim,
 }
 
 impl Simulators {
@@ -41,6 +47,9 @@ impl Simulators {
         let clock = SimClock::new();
         Simulators {
             nestpay: NestPaySim::new(clock.clone()),
+            garanti: garanti::GarantiSim::new(clock.clone()),
+            posnet: posnet::PosnetSim::new(clock.clone()),
+            payfor: payfor::PayforSim::new(clock.clone()),
             clock,
         }
     }
@@ -64,5 +73,9 @@ impl Default for Simulators {
 
 /// Every simulator, each family under its own path prefix (`/nestpay/...`).
 pub fn router(sims: Simulators) -> Router {
-    Router::new().nest("/nestpay", nestpay::router(sims.nestpay.clone()))
+    Router::new()
+        .nest("/nestpay", nestpay::router(sims.nestpay.clone()))
+        .nest("/garanti", garanti::router(sims.garanti.clone()))
+        .nest("/posnet", posnet::router(sims.posnet.clone()))
+        .nest("/payfor", payfor::router(sims.payfor.clone()))
 }

@@ -9,8 +9,11 @@
 //!
 //! Connectors never touch the database and never decide business rules; they translate.
 
+pub mod garanti;
 pub mod http;
 pub mod nestpay;
+pub mod payfor;
+pub mod posnet;
 
 use std::time::Duration;
 
@@ -388,23 +391,32 @@ pub struct DefaultEndpoints {
 /// All connectors, built once at start-up around one shared HTTP client.
 pub struct Registry {
     nestpay: nestpay::Nestpay,
+    garanti: garanti::Garanti,
+    posnet: posnet::Posnet,
+    payfor: payfor::Payfor,
 }
 
 impl Registry {
     pub fn new(client: reqwest::Client) -> Registry {
         Registry {
-            nestpay: nestpay::Nestpay::new(client),
+            nestpay: nestpay::Nestpay::new(client.clone()),
+            garanti: garanti::Garanti::new(client.clone()),
+            posnet: posnet::Posnet::new(client.clone()),
+            payfor: payfor::Payfor::new(client),
         }
     }
 
     pub fn get(&self, family: ConnectorFamily) -> &dyn Connector {
         match family {
             ConnectorFamily::Nestpay => &self.nestpay,
+            ConnectorFamily::Garanti => &self.garanti,
+            ConnectorFamily::Posnet => &self.posnet,
+            ConnectorFamily::Payfor => &self.payfor,
         }
     }
 
     pub fn all(&self) -> Vec<&dyn Connector> {
-        vec![&self.nestpay]
+        vec![&self.nestpay, &self.garanti, &self.posnet, &self.payfor]
     }
 
     /// The bank's real endpoints for this integrator in `TEST` or `PROD` mode.
@@ -414,6 +426,9 @@ impl Registry {
     ) -> Option<DefaultEndpoints> {
         match integrator.family()? {
             ConnectorFamily::Nestpay => Some(nestpay::default_endpoints(integrator, production)),
+            ConnectorFamily::Garanti => Some(garanti::default_endpoints(integrator, production)),
+            ConnectorFamily::Posnet => Some(posnet::default_endpoints(integrator, production)),
+            ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
         }
     }
 }

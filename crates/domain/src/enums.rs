@@ -166,12 +166,18 @@ wire_enum!(
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectorFamily {
     Nestpay,
+    Garanti,
+    Posnet,
+    Payfor,
 }
 
 impl ConnectorFamily {
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorFamily::Nestpay => "nestpay",
+            ConnectorFamily::Garanti => "garanti",
+            ConnectorFamily::Posnet => "posnet",
+            ConnectorFamily::Payfor => "payfor",
         }
     }
 }
@@ -189,20 +195,20 @@ impl PosIntegrator {
             | PosIntegrator::Teb
             | PosIntegrator::Ziraatbank
             | PosIntegrator::Sekerbank => Some(ConnectorFamily::Nestpay),
+            PosIntegrator::Garanti => Some(ConnectorFamily::Garanti),
+            PosIntegrator::Ykb => Some(ConnectorFamily::Posnet),
+            PosIntegrator::Finansbank | PosIntegrator::Enpara | PosIntegrator::Ziraatkatilim => {
+                Some(ConnectorFamily::Payfor)
+            }
             PosIntegrator::AkbankVpos
             | PosIntegrator::Denizbank
-            | PosIntegrator::Enpara
             | PosIntegrator::Fibabank
-            | PosIntegrator::Finansbank
-            | PosIntegrator::Garanti
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
             | PosIntegrator::Kuveytturk
             | PosIntegrator::Vakifbank
             | PosIntegrator::Vakifkatilim
-            | PosIntegrator::Ykb
             | PosIntegrator::ZiraatbankInnova
-            | PosIntegrator::Ziraatkatilim
             | PosIntegrator::Finanskatilim => None,
         }
     }
@@ -379,6 +385,10 @@ mod tests {
         ] {
             assert_eq!(i.family(), Some(ConnectorFamily::Nestpay));
         }
-        assert_eq!(PosIntegrator::Garanti.family(), None);
+        assert_eq!(
+            PosIntegrator::Garanti.family(),
+            Some(ConnectorFamily::Garanti)
+        );
+        assert_eq!(PosIntegrator::Denizbank.family(), None);
     }
 }
