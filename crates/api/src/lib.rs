@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod json;
 
 mod bins;
+mod cards;
 mod checkout;
 mod members;
 pub mod pages;
@@ -85,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             get(poses::commissions).post(poses::set_commissions),
         )
         .route("/payment/v1/card-payments", post(payments::create))
+        .route("/payment/v1/cards", post(cards::store).get(cards::search))
+        .route("/payment/v1/cards/update", post(cards::update))
+        .route("/payment/v1/cards/delete", post(cards::delete))
+        .route("/payment/v1/cards/clone", post(cards::clone))
         .route("/payment/v1/card-payments/3ds-init", post(threeds::init))
         .route(
             "/payment/v1/card-payments/3ds-complete",

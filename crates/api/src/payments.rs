@@ -32,6 +32,14 @@ struct CardRequest {
     cvc: Option<Value>,
     card_user_key: Option<String>,
     card_token: Option<String>,
+    card_alias: Option<String>,
+    store_card_after_success_payment: Option<bool>,
+}
+
+/// The card of a payment: a card number, or a stored card's key and token.
+pub(crate) enum CardInput {
+    Raw(CardDetails, Option<engine::payments::StoreCardAfter>),
+    Stored(engine::payments::StoredCardRef),
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,7 +92,7 @@ struct RoutingOptionsRequest {
 }
 
 /// Card fields may arrive as strings or numbers (`expireMonth: 7`).
-fn text_of(value: &Option<Value>) -> Option<String> {
+pub(crate) fn text_of(value: &Option<Value>) -> Option<String> {
     match value {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -104,18 +112,30 @@ fn card_error(e: CardError) -> ApiError {
     ApiError::bad_request(code, e.to_string())
 }
 
-fn card_of(card: Option<CardRequest>) -> Result<CardDetails, ApiError> {
+fn card_of(card: Option<CardRequest>) -> Result<CardInput, ApiError> {
     let card = card.ok_or_else(|| ApiError::bad_request("4001", "card is required"))?;
-    if card.card_number.is_none() && (card.card_user_key.is_some() || card.card_token.is_some()) {
-        return Err(ApiError::bad_request(
-            "4014",
-            "stored cards (cardUserKey/cardToken) are not available yet",
-        ));
+    text_max("card.cardAlias", &card.card_alias, 255)?;
+    if card.card_number.is_none() {
+        if let (Some(user_key), Some(token)) = (card.card_user_key.clone(), card.card_token.clone())
+        {
+            if user_key.len() > 64 || token.len() > 64 {
+                return Err(ApiError::bad_request(
+                    "4002",
+                    "cardUserKey and cardToken are at most 64 characters",
+                ));
+            }
+            return Ok(CardInput::Stored(engine::payments::StoredCardRef {
+                card_user_key: user_key,
+                card_token: token,
+            }));
+        }
     }
-    let number = card
-        .card_number
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("4001", "card.cardNumber is required"))?;
+    let number = card.card_number.as_deref().ok_or_else(|| {
+        ApiError::bad_request(
+            "4001",
+            "card.cardNumber (or cardUserKey and cardToken) is required",
+        )
+    })?;
     let number = CardNumber::parse(number).map_err(card_error)?;
     let month = text_of(&card.expire_month)
         .ok_or_else(|| ApiError::bad_request("4001", "card.expireMonth is required"))?;
@@ -129,10 +149,45 @@ fn card_of(card: Option<CardRequest>) -> Result<CardDetails, ApiError> {
         .map_err(card_error)?;
     let holder = validate_holder_name(card.card_holder_name.as_deref().unwrap_or_default())
         .map_err(card_error)?;
+    let keep = card
+        .store_card_after_success_payment
+        .unwrap_or(false)
+        .then(|| engine::payments::StoreCardAfter {
+            card_user_key: card.card_user_key.clone(),
+            card_alias: card.card_alias.clone(),
+        });
+    Ok(CardInput::Raw(
+        CardDetails {
+            number,
+            expiry,
+            cvc,
+            holder_name: holder,
+        },
+        keep,
+    ))
+}
+
+/// A card from the stored-card API (`POST /payment/v1/cards`): number, expiry, holder.
+pub(crate) fn plain_card(
+    number: Option<&str>,
+    month: Option<&Value>,
+    year: Option<&Value>,
+    holder: Option<&str>,
+) -> Result<CardDetails, ApiError> {
+    let number = CardNumber::parse(
+        number.ok_or_else(|| ApiError::bad_request("4001", "cardNumber is required"))?,
+    )
+    .map_err(card_error)?;
+    let month = text_of(&month.cloned())
+        .ok_or_else(|| ApiError::bad_request("4001", "expireMonth is required"))?;
+    let year = text_of(&year.cloned())
+        .ok_or_else(|| ApiError::bad_request("4001", "expireYear is required"))?;
+    let expiry = Expiry::parse(&month, &year).map_err(card_error)?;
+    let holder = validate_holder_name(holder.unwrap_or_default()).map_err(card_error)?;
     Ok(CardDetails {
         number,
         expiry,
-        cvc,
+        cvc: None,
         holder_name: holder,
     })
 }
@@ -230,7 +285,10 @@ pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment
             "price must equal the sum of the items' prices",
         ));
     }
-    let card = card_of(r.card)?;
+    let (card, stored_card, store_card_after_success) = match card_of(r.card)? {
+        CardInput::Raw(card, keep) => (Some(card), None, keep),
+        CardInput::Stored(stored) => (None, Some(stored), None),
+    };
     let routing = match r.routing_options {
         None => engine::payments::RoutingChoice::default(),
         Some(o) => engine::payments::RoutingChoice {
@@ -264,7 +322,9 @@ pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment
         pos_alias: r.pos_alias.filter(|a| !a.is_empty()),
         client_ip: r.client_ip,
         payment_channel: r.payment_channel,
-        card: Some(card),
+        card,
+        stored_card,
+        store_card_after_success,
         items,
         additional_params: r.additional_params,
         checkout_token: None,

@@ -302,6 +302,8 @@ impl Engine {
                 ..Default::default()
             },
             retry: true,
+            stored_card: None,
+            store_card_after_success: None,
         };
         let needs_3ds =
             terms.force_three_ds || !self.non_3ds_possible(row.merchant_id, &request).await?;

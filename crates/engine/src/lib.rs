@@ -10,6 +10,7 @@
 //! Principal types: [`Engine`], [`EngineConfig`], [`EngineError`], [`Merchant`],
 //! [`payments::CreatePayment`].
 
+pub mod cards;
 pub mod checkout;
 pub mod merchants;
 pub mod payments;
@@ -28,7 +29,7 @@ use connectors::Registry;
 use domain::clock::Clock;
 use domain::enums::ErrorGroup;
 use store::{Store, StoreError};
-use vault::MasterKey;
+use vault::Keyring;
 
 pub use merchants::{CreatedMerchant, Merchant};
 
@@ -120,31 +121,34 @@ pub fn validation(code: &'static str, message: impl Into<String>) -> EngineError
 pub struct Engine {
     store: Store,
     connectors: Registry,
-    master_key: MasterKey,
+    master_key: Keyring,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     /// API key → merchant. Merchants change rarely; a stale entry only delays a key change.
     merchant_cache: RwLock<HashMap<String, Arc<Merchant>>>,
     /// POS id → health (consecutive technical failures, rest period).
     pos_health: std::sync::Mutex<HashMap<i64, route::PosHealth>>,
+    /// The vault's card fingerprint key, opened once.
+    fingerprint_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl Engine {
     pub fn new(
         store: Store,
         connectors: Registry,
-        master_key: MasterKey,
+        master_key: impl Into<Keyring>,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Engine {
         Engine {
             store,
             connectors,
-            master_key,
+            master_key: master_key.into(),
             clock,
             config,
             merchant_cache: RwLock::default(),
             pos_health: std::sync::Mutex::default(),
+            fingerprint_key: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -160,7 +164,7 @@ impl Engine {
         self.clock.as_ref()
     }
 
-    pub fn master_key(&self) -> &MasterKey {
+    pub fn master_key(&self) -> &Keyring {
         &self.master_key
     }
 

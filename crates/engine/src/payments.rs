@@ -65,6 +65,22 @@ pub struct CreatePayment {
     pub routing: RoutingChoice,
     /// `retry`: try the next POS after a technical decline (default true).
     pub retry: bool,
+    /// Pay with a stored card (`card.cardUserKey` + `card.cardToken`) instead of `card`.
+    pub stored_card: Option<StoredCardRef>,
+    /// `card.storeCardAfterSuccessPayment`: keep the card in the vault once paid.
+    pub store_card_after_success: Option<StoreCardAfter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredCardRef {
+    pub card_user_key: String,
+    pub card_token: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StoreCardAfter {
+    pub card_user_key: Option<String>,
+    pub card_alias: Option<String>,
 }
 
 /// Craftgate's `routingOptions`.
@@ -348,7 +364,8 @@ impl Engine {
                 "installments are not enabled on this POS",
             ));
         }
-        if request.card.as_ref().is_some_and(|c| c.cvc.is_none())
+        if request.stored_card.is_none()
+            && request.card.as_ref().is_some_and(|c| c.cvc.is_none())
             && !pos.doc.enable_payment_without_cvc
         {
             return Err(validation("4012", "cvc is required"));
@@ -488,6 +505,7 @@ impl Engine {
         merchant_id: i64,
         request: CreatePayment,
     ) -> Result<PaymentView> {
+        let request = self.resolve_stored_card(merchant_id, request).await?;
         let prepared = self.prepare_payment(merchant_id, &request, false).await?;
         let card = request
             .card
@@ -567,6 +585,8 @@ impl Engine {
                     self.record_pos_health(routed.pos.id, false);
                     self.apply_outcome(&attempt, Outcome::Approved(approval), true)
                         .await?;
+                    self.keep_card_if_asked(merchant_id, payment_id, &request)
+                        .await?;
                     return self.payment_view(merchant_id, payment_id).await;
                 }
                 Ok(Outcome::Declined(decline)) => {
@@ -635,6 +655,72 @@ impl Engine {
             message: String::new(),
         });
         Err(decline_error(&decline))
+    }
+
+    /// Replaces a stored-card reference by the card itself, opened from the vault (audited).
+    pub(crate) async fn resolve_stored_card(
+        &self,
+        merchant_id: i64,
+        mut request: CreatePayment,
+    ) -> Result<CreatePayment> {
+        if let Some(stored) = &request.stored_card {
+            let (_, card) = self
+                .open_card(
+                    merchant_id,
+                    &stored.card_user_key,
+                    &stored.card_token,
+                    crate::cards::CardUse::Payment,
+                    "api",
+                )
+                .await?;
+            request.card = Some(card);
+        }
+        Ok(request)
+    }
+
+    /// After a successful payment: store the card if asked, and record which stored card
+    /// paid.
+    pub(crate) async fn keep_card_if_asked(
+        &self,
+        merchant_id: i64,
+        payment_id: i64,
+        request: &CreatePayment,
+    ) -> Result<()> {
+        let stored = match (
+            &request.stored_card,
+            &request.store_card_after_success,
+            &request.card,
+        ) {
+            (Some(stored), _, _) => Some((
+                stored.card_user_key.clone(),
+                stored.card_token.clone(),
+                true,
+            )),
+            (None, Some(keep), Some(card)) => {
+                let row = self
+                    .store_card(
+                        merchant_id,
+                        keep.card_user_key.clone(),
+                        card,
+                        keep.card_alias.clone(),
+                    )
+                    .await?;
+                Some((row.card_user_key, row.card_token, false))
+            }
+            _ => None,
+        };
+        if let Some((user_key, token, paid_with_stored)) = stored {
+            let mut payment = self
+                .store
+                .payment_fresh(merchant_id, payment_id)
+                .await?
+                .ok_or(EngineError::NotFound("payment"))?;
+            payment.doc.card_user_key = Some(user_key);
+            payment.doc.card_token = Some(token);
+            payment.doc.paid_with_stored_card = paid_with_stored;
+            self.store.update_payment(&payment, self.now_ms()).await?;
+        }
+        Ok(())
     }
 
     /// Points a payment at the POS of its next attempt (retry), with that POS's cost.

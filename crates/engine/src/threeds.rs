@@ -78,6 +78,7 @@ impl Engine {
         destination: ThreeDsReturn,
         lang: &str,
     ) -> Result<ThreeDsStart> {
+        let request = self.resolve_stored_card(merchant_id, request).await?;
         let mut prepared = self.prepare_payment(merchant_id, &request, true).await?;
         let model = prepared
             .pos

@@ -32,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         command: MerchantCommand,
     },
+    /// The card vault and key management.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Run the bank simulators alone (each family under its own path prefix).
     Sim {
         #[arg(long, env = "ORKESTRA_SIM_LISTEN", default_value = "127.0.0.1:9090")]
@@ -52,6 +57,10 @@ struct DbArgs {
     /// Without it a key file is generated in the data directory (fine for dev/sandbox only).
     #[arg(long, env = "ORKESTRA_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Earlier master keys (comma-separated), still accepted for opening values until
+    /// `orkestra vault rotate-key` has re-wrapped everything under the current key.
+    #[arg(long, env = "ORKESTRA_PREVIOUS_MASTER_KEYS", hide_env_values = true)]
+    previous_master_keys: Option<String>,
     /// Where the key file and sandbox credentials go (default: the SQLite file's folder,
     /// else `orkestra-data`).
     #[arg(long, env = "ORKESTRA_DATA_DIR")]
@@ -77,6 +86,17 @@ struct ServeArgs {
     /// Seconds a shopper has to finish 3D Secure at the bank before the payment expires.
     #[arg(long, env = "ORKESTRA_THREEDS_TTL_SECS", default_value_t = 900)]
     threeds_ttl_secs: u64,
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Re-wrap every sealed value (POS credentials, merchant keys, stored cards) under the
+    /// current master key. Run it with the new key as ORKESTRA_MASTER_KEY and the old one in
+    /// ORKESTRA_PREVIOUS_MASTER_KEYS; servers started the same way keep serving meanwhile.
+    RotateKey {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +149,18 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn keyring(db: &DbArgs) -> anyhow::Result<vault::Keyring> {
+    let previous = db
+        .previous_master_keys
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| vault::MasterKey::parse(k).context("ORKESTRA_PREVIOUS_MASTER_KEYS"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(vault::Keyring::new(master_key(db)?, previous))
+}
+
 fn master_key(db: &DbArgs) -> anyhow::Result<vault::MasterKey> {
     if let Some(text) = &db.master_key {
         return vault::MasterKey::parse(text).context("ORKESTRA_MASTER_KEY");
@@ -160,7 +192,7 @@ async fn open_engine(db: &DbArgs, config: EngineConfig) -> anyhow::Result<Arc<En
         .await
         .context("connecting to the database")?;
     store.migrate().await.context("migrating the database")?;
-    let key = master_key(db)?;
+    let key = keyring(db)?;
     let client = connectors::http::client().context("building the HTTP client")?;
     Ok(Arc::new(Engine::new(
         store,
@@ -318,6 +350,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 println!("{}", serde_json::to_string(&created)?);
             }
+            Ok(())
+        }
+        Command::Vault {
+            command: VaultCommand::RotateKey { db },
+        } => {
+            let engine = open_engine(&db, EngineConfig::default()).await?;
+            let count = engine
+                .rotate_master_key()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(
+                rewrapped = count,
+                "every sealed value is now under the current master key"
+            );
             Ok(())
         }
         Command::Sim { listen } => {

@@ -316,6 +316,8 @@ impl Store {
                             // Every acknowledged write must survive a power cut.
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Deleted card data is zeroed on disk, not merely unlinked.
+                            conn.execute("PRAGMA secure_delete = ON").await?;
                             Ok(())
                         })
                     })
@@ -1685,4 +1687,322 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+const CARD_COLUMNS: &str = "id, merchant_id, card_user_key, card_token, status, fingerprint, pan_sealed, bin_number, last_four, expire_month, expire_year, doc, created_at, updated_at";
+
+fn card_from(row: &AnyRow) -> Result<StoredCardRow> {
+    Ok(StoredCardRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        card_user_key: row.try_get("card_user_key")?,
+        card_token: row.try_get("card_token")?,
+        status: row.try_get("status")?,
+        fingerprint: row.try_get("fingerprint")?,
+        pan_sealed: row.try_get("pan_sealed")?,
+        bin_number: row.try_get("bin_number")?,
+        last_four: row.try_get("last_four")?,
+        expire_month: row.try_get("expire_month")?,
+        expire_year: row.try_get("expire_year")?,
+        doc: from_json(&row.try_get::<String, _>("doc")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The card vault's rows, its audit log and its settings.
+impl Store {
+    pub async fn insert_card(&self, c: &StoredCardRow) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO stored_cards (merchant_id, card_user_key, card_token, status, fingerprint, pan_sealed, bin_number, last_four, expire_month, expire_year, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(c.merchant_id)
+        .bind(&c.card_user_key)
+        .bind(&c.card_token)
+        .bind(&c.status)
+        .bind(&c.fingerprint)
+        .bind(&c.pan_sealed)
+        .bind(&c.bin_number)
+        .bind(&c.last_four)
+        .bind(&c.expire_month)
+        .bind(&c.expire_year)
+        .bind(to_json(&c.doc)?)
+        .bind(c.created_at)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// An active card of this merchant by its user key and token.
+    pub async fn card(
+        &self,
+        merchant_id: i64,
+        card_user_key: &str,
+        card_token: &str,
+    ) -> Result<Option<StoredCardRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CARD_COLUMNS} FROM stored_cards WHERE merchant_id = $1 AND card_user_key = $2 AND card_token = $3 AND status = 'ACTIVE'"
+        ))
+        .bind(merchant_id)
+        .bind(card_user_key)
+        .bind(card_token)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(card_from).transpose()
+    }
+
+    /// An active card of this user with the same number (by keyed fingerprint).
+    pub async fn card_by_fingerprint(
+        &self,
+        merchant_id: i64,
+        card_user_key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<StoredCardRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CARD_COLUMNS} FROM stored_cards WHERE merchant_id = $1 AND card_user_key = $2 AND fingerprint = $3 AND status = 'ACTIVE'"
+        ))
+        .bind(merchant_id)
+        .bind(card_user_key)
+        .bind(fingerprint)
+        .fetch_optional(&self.write)
+        .await?;
+        row.as_ref().map(card_from).transpose()
+    }
+
+    pub async fn update_card(&self, c: &StoredCardRow) -> Result<()> {
+        sqlx::query("UPDATE stored_cards SET expire_month = $1, expire_year = $2, doc = $3, updated_at = $4 WHERE id = $5 AND merchant_id = $6 AND status = 'ACTIVE'")
+            .bind(&c.expire_month)
+            .bind(&c.expire_year)
+            .bind(to_json(&c.doc)?)
+            .bind(c.updated_at)
+            .bind(c.id)
+            .bind(c.merchant_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a card for good: the sealed number is overwritten, not just flagged
+    /// (SQLite runs with `secure_delete`, so freed pages are zeroed too).
+    pub async fn delete_card(
+        &self,
+        merchant_id: i64,
+        card_user_key: &str,
+        card_token: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE stored_cards SET status = 'DELETED', pan_sealed = '', fingerprint = '', updated_at = $1 WHERE merchant_id = $2 AND card_user_key = $3 AND card_token = $4 AND status = 'ACTIVE'",
+        )
+        .bind(now)
+        .bind(merchant_id)
+        .bind(card_user_key)
+        .bind(card_token)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn search_cards(
+        &self,
+        merchant_id: i64,
+        filter: &StoredCardFilter,
+        page: Page,
+    ) -> Result<Paged<StoredCardRow>> {
+        let mut f = Filters::new(merchant_id, "merchant_id");
+        f.clauses.push("status = 'ACTIVE'".into());
+        f.text("card_user_key = ?", filter.card_user_key.as_deref());
+        f.text("card_token = ?", filter.card_token.as_deref());
+        f.int("created_at >= ?", filter.min_created_at);
+        f.int("created_at <= ?", filter.max_created_at);
+        let mut result = self
+            .paged(
+                &format!("SELECT {CARD_COLUMNS} FROM stored_cards"),
+                "stored_cards",
+                &f,
+                Page {
+                    page: 0,
+                    size: 1000,
+                },
+                card_from,
+            )
+            .await?;
+        // Descriptive filters live in the JSON document: applied here, then paged.
+        let matches = |value: &Option<String>, wanted: &Option<String>| {
+            wanted.as_ref().is_none_or(|w| value.as_ref() == Some(w))
+        };
+        result.items.retain(|c| {
+            matches(&c.doc.card_alias, &filter.card_alias)
+                && matches(&c.doc.card_brand, &filter.card_brand)
+                && matches(&c.doc.card_type, &filter.card_type)
+                && matches(&c.doc.card_association, &filter.card_association)
+                && matches(&c.doc.card_bank_name, &filter.card_bank_name)
+        });
+        let total = i64::try_from(result.items.len()).unwrap_or(0);
+        let start = usize::try_from(offset(page))
+            .unwrap_or(0)
+            .min(result.items.len());
+        let end = (start + usize::try_from(page.size).unwrap_or(10)).min(result.items.len());
+        Ok(Paged {
+            items: result.items[start..end].to_vec(),
+            page: page.page,
+            size: page.size,
+            total_size: total,
+        })
+    }
+
+    pub async fn audit_card_access(
+        &self,
+        merchant_id: i64,
+        card_token: &str,
+        purpose: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO vault_audit (merchant_id, card_token, purpose, actor, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(merchant_id)
+            .bind(card_token)
+            .bind(purpose)
+            .bind(actor)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit entries of one card: `(purpose, actor, created_at)`.
+    pub async fn card_audit(&self, card_token: &str) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT purpose, actor, created_at FROM vault_audit WHERE card_token = $1 ORDER BY id",
+        )
+        .bind(card_token)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("purpose")?,
+                    r.try_get("actor")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn vault_setting(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value_sealed FROM vault_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(row.map(|r| r.try_get("value_sealed")).transpose()?)
+    }
+
+    /// Stores a setting unless one exists (first writer wins); returns the stored value.
+    pub async fn init_vault_setting(&self, name: &str, sealed: &str) -> Result<String> {
+        sqlx::query("INSERT INTO vault_settings (name, value_sealed) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(sealed)
+            .execute(&self.write)
+            .await?;
+        self.vault_setting(name)
+            .await?
+            .ok_or(StoreError::Conflict("vault setting vanished"))
+    }
+
+    /// Every sealed value, for key rotation: `(table, key column, id, column, purpose, value)`.
+    pub async fn sealed_values(&self) -> Result<Vec<SealedValue>> {
+        let mut out = Vec::new();
+        for (column, purpose) in [
+            ("secret_key_sealed", "merchant-secret-key"),
+            ("threeds_callback_key_sealed", "merchant-3ds-callback-key"),
+            ("hook_key_sealed", "merchant-hook-key"),
+        ] {
+            for row in sqlx::query(&format!("SELECT id, {column} AS v FROM merchants"))
+                .fetch_all(&self.read)
+                .await?
+            {
+                out.push(SealedValue {
+                    table: "merchants",
+                    id: row.try_get("id")?,
+                    column,
+                    purpose: purpose.into(),
+                    value: row.try_get("v")?,
+                });
+            }
+        }
+        for row in sqlx::query("SELECT id, credentials_sealed AS v FROM merchant_poses")
+            .fetch_all(&self.read)
+            .await?
+        {
+            out.push(SealedValue {
+                table: "merchant_poses",
+                id: row.try_get("id")?,
+                column: "credentials_sealed",
+                purpose: "pos-credentials".into(),
+                value: row.try_get("v")?,
+            });
+        }
+        for row in
+            sqlx::query("SELECT id, pan_sealed AS v FROM stored_cards WHERE status = 'ACTIVE'")
+                .fetch_all(&self.read)
+                .await?
+        {
+            out.push(SealedValue {
+                table: "stored_cards",
+                id: row.try_get("id")?,
+                column: "pan_sealed",
+                purpose: "card-number".into(),
+                value: row.try_get("v")?,
+            });
+        }
+        for row in sqlx::query("SELECT name, value_sealed AS v FROM vault_settings")
+            .fetch_all(&self.read)
+            .await?
+        {
+            let name: String = row.try_get("name")?;
+            out.push(SealedValue {
+                table: "vault_settings",
+                id: 0,
+                column: "value_sealed",
+                purpose: name.clone(),
+                value: row.try_get("v")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Replaces one sealed value if it is still the one read (a concurrent change wins).
+    pub async fn replace_sealed(&self, v: &SealedValue, new_value: &str) -> Result<bool> {
+        let result = if v.table == "vault_settings" {
+            sqlx::query(
+                "UPDATE vault_settings SET value_sealed = $1 WHERE name = $2 AND value_sealed = $3",
+            )
+            .bind(new_value)
+            .bind(&v.purpose)
+            .bind(&v.value)
+            .execute(&self.write)
+            .await?
+        } else {
+            sqlx::query(&format!(
+                "UPDATE {} SET {} = $1 WHERE id = $2 AND {} = $3",
+                v.table, v.column, v.column
+            ))
+            .bind(new_value)
+            .bind(v.id)
+            .bind(&v.value)
+            .execute(&self.write)
+            .await?
+        };
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+/// One sealed column value, as key rotation sees it.
+#[derive(Debug, Clone)]
+pub struct SealedValue {
+    pub table: &'static str,
+    pub id: i64,
+    pub column: &'static str,
+    pub purpose: String,
+    pub value: String,
 }

@@ -14,7 +14,7 @@
 mod db;
 pub mod rows;
 
-pub use db::{Backend, IdempotencyBegin, Store};
+pub use db::{Backend, IdempotencyBegin, SealedValue, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

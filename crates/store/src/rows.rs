@@ -213,6 +213,12 @@ pub struct PaymentDoc {
     pub bank_commission_minor: Option<i64>,
     #[serde(default)]
     pub merchant_commission_rate: Option<String>,
+    #[serde(default)]
+    pub card_user_key: Option<String>,
+    #[serde(default)]
+    pub card_token: Option<String>,
+    #[serde(default)]
+    pub paid_with_stored_card: bool,
     /// Set when a pre-authorisation was captured: what was authorised first.
     pub pre_auth_minor: Option<i64>,
     pub additional_params: Option<serde_json::Value>,
@@ -508,4 +514,49 @@ pub struct ProductFilter {
     pub channel: Option<String>,
     pub min_price_minor: Option<i64>,
     pub max_price_minor: Option<i64>,
+}
+
+/// A stored card. The number is only ever here sealed; `doc` holds the descriptive fields.
+#[derive(Debug, Clone)]
+pub struct StoredCardRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub card_user_key: String,
+    pub card_token: String,
+    pub status: String,
+    pub fingerprint: String,
+    pub pan_sealed: String,
+    pub bin_number: String,
+    pub last_four: String,
+    pub expire_month: String,
+    pub expire_year: String,
+    pub doc: StoredCardDoc,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredCardDoc {
+    pub card_alias: Option<String>,
+    pub card_holder_name: Option<String>,
+    pub card_type: Option<String>,
+    pub card_association: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_bank_name: Option<String>,
+    pub card_bank_id: Option<i64>,
+    pub commercial: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StoredCardFilter {
+    pub card_user_key: Option<String>,
+    pub card_token: Option<String>,
+    pub card_alias: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_type: Option<String>,
+    pub card_association: Option<String>,
+    pub card_bank_name: Option<String>,
+    pub min_created_at: Option<i64>,
+    pub max_created_at: Option<i64>,
 }

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub base: String,
     /// The SQLite file, when the test runs on SQLite.
     pub sqlite_path: Option<std::path::PathBuf>,
+    pub database_url: String,
+    pub master_key: vault::MasterKey,
     pub engine: Arc<Engine>,
     pub merchant: CreatedMerchant,
     pub http: reqwest::Client,
@@ -57,6 +59,7 @@ impl TestApp {
 
     pub async fn spawn_config(bank_timeout: Duration, threeds_ttl: Duration) -> TestApp {
         let url = database_url().await;
+        let master_key = vault::MasterKey::generate();
         let sqlite_path = url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
         let store = store::Store::connect(&url).await.expect("connect");
         store.migrate().await.expect("migrate");
@@ -67,7 +70,7 @@ impl TestApp {
         let engine = Arc::new(Engine::new(
             store,
             connectors::Registry::new(connectors::http::client().expect("client")),
-            vault::MasterKey::generate(),
+            master_key.clone(),
             Arc::new(domain::clock::SystemClock),
             EngineConfig {
                 bank_timeout,
@@ -132,6 +135,8 @@ impl TestApp {
         TestApp {
             base,
             sqlite_path,
+            database_url: url,
+            master_key,
             engine,
             merchant,
             http: reqwest::Client::new(),

@@ -8,6 +8,7 @@
 
 mod app;
 mod auth_and_envelope;
+mod cards;
 mod checkout;
 mod concurrency;
 mod payments;

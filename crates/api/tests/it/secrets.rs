@@ -25,6 +25,13 @@ async fn card_numbers_cvcs_and_pos_secrets_never_reach_the_database_in_clear() {
     assert_eq!(status, 200);
     let (status, _) = app.pay(&payment_body("5100050000006661")).await;
     assert_eq!(status, 422);
+    let (status, stored) = app
+        .call("POST", "/payment/v1/cards", Some(&json!({"cardHolderName": "A B", "cardNumber": "4043080000000003", "expireYear": "2044", "expireMonth": "07"})))
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    let mut with_token = payment_body("");
+    with_token["card"] = json!({"cardUserKey": stored["data"]["cardUserKey"], "cardToken": stored["data"]["cardToken"]});
+    assert_eq!(app.pay(&with_token).await.0, 200);
     let mut bad_cvc = payment_body(GOOD_CARD);
     bad_cvc["card"]["cvc"] = json!("9876");
     app.pay(&bad_cvc).await;

@@ -12,7 +12,7 @@
 //! * `Auth` (sale, captured at once) and `PreAuth`: `OrderId` optional (generated as
 //!   `ORDER-…` when absent, as the bank does), at most 64 characters of `[A-Za-z0-9_.-]`;
 //!   `Number` Luhn-valid, 12–19 digits; `Expires` `MM/YY` (also `MM/YYYY`, `MMYY`); `Cvv2Val`
-//!   3–4 digits; `Currency` a known ISO 4217 numeric code; `Total` `.`-decimal, > 0, with no
+//!   3–4 digits when present (absent: a card-on-file payment with a stored card); `Currency` a known ISO 4217 numeric code; `Total` `.`-decimal, > 0, with no
 //!   more decimals than the currency has; `Taksit` empty or 2..12 and only in TRY. An
 //!   `OrderId` whose order was approved is refused; one whose earlier attempt was declined
 //!   may be retried (the declined attempt stays in the order's history). An expired card
@@ -410,9 +410,12 @@ impl Books {
         let Some(expiry) = request.non_empty("Expires").and_then(parse_expires) else {
             return refuse(codes::BAD_EXPIRY);
         };
-        let cvv = request.non_empty("Cvv2Val").unwrap_or("");
-        if !(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()) {
-            return refuse(codes::BAD_CVV);
+        // No CVV at all is a card-on-file (stored card) transaction, which test stores
+        // allow; a CVV that is there must be well-formed.
+        if let Some(cvv) = request.non_empty("Cvv2Val") {
+            if !(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()) {
+                return refuse(codes::BAD_CVV);
+            }
         }
         let (currency, amount, installment) = parse_terms(request, echo)?;
         let payment = Payment {
