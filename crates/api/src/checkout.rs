@@ -428,6 +428,14 @@ pub async fn page(
                 "This payment is complete.",
             );
         }
+        "PROCESSING" => {
+            return closed_page(
+                StatusCode::CONFLICT,
+                lang,
+                "Bu ödeme şu anda işleniyor; lütfen biraz sonra tekrar bakınız.",
+                "This payment is being processed; please check again shortly.",
+            );
+        }
         _ => {
             return closed_page(
                 StatusCode::GONE,
@@ -566,6 +574,14 @@ pub async fn pay(
             );
         }
     };
+    if row.status == "PROCESSING" {
+        return closed_page(
+            StatusCode::CONFLICT,
+            lang,
+            "Bu ödeme için başka bir işlem sürüyor.",
+            "Another payment for this checkout is in progress.",
+        );
+    }
     if row.status != "ACTIVE" {
         return closed_page(
             StatusCode::GONE,

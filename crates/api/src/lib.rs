@@ -175,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{token}/checkout", post(products::start_checkout))
         .route("/pay/{token}/{file}", get(products::qr))
         .route("/assets/{name}", get(pages::asset))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .with_state(state.clone());
     Router::new()
         .merge(api)

@@ -25,8 +25,23 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The inline script of auto-submitting pages. Inline so that `htmlContent` also works
+/// when the merchant renders it on its own site; allowed on Orkestra's pages by its hash.
+const AUTO_SUBMIT_SCRIPT: &str = "document.addEventListener('DOMContentLoaded',function(){var f=document.forms[0];if(f){f.submit();}});";
+const AUTO_SUBMIT_STYLE: &str = "body{font-family:system-ui,sans-serif;text-align:center;padding:3rem;color:#1d2433}button{font-size:1rem;padding:.6rem 1.2rem}";
+
+fn csp_hash(source: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(source.as_bytes()))
+    )
+}
+
 /// A page that posts `fields` to `action` as soon as it loads (with a button for browsers
-/// without JavaScript). Used to send the shopper to a bank or back to a merchant.
+/// without JavaScript). Used to send the shopper to a bank or back to a merchant. The page
+/// needs nothing from Orkestra's origin, so a merchant may render it on its own site.
 pub fn auto_submit_form(action: &str, fields: &[(String, String)], title: &str) -> String {
     let inputs: String = fields
         .iter()
@@ -40,8 +55,8 @@ pub fn auto_submit_form(action: &str, fields: &[(String, String)], title: &str) 
         .collect();
     format!(
         "<!DOCTYPE html><html lang=\"tr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-<link rel=\"stylesheet\" href=\"/assets/orkestra.css\"><script src=\"/assets/autosubmit.js\"></script></head>\
-<body><main><form method=\"post\" action=\"{action}\">{inputs}<p>{title}</p><noscript><button type=\"submit\">Devam / Continue</button></noscript></form></main></body></html>",
+<style>{AUTO_SUBMIT_STYLE}</style><script>{AUTO_SUBMIT_SCRIPT}</script></head>\
+<body><form method=\"post\" action=\"{action}\">{inputs}<p>{title}</p><button type=\"submit\">Devam / Continue</button></form></body></html>",
         title = escape(title),
         action = escape(action),
     )
@@ -72,7 +87,9 @@ pub fn html(
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action {form_targets}; base-uri 'none'; frame-ancestors {frame_ancestors}"
+        "default-src 'none'; script-src 'self' {script}; style-src 'self' {style}; img-src 'self' data:; connect-src 'self'; form-action {form_targets}; base-uri 'none'; frame-ancestors {frame_ancestors}",
+        script = csp_hash(AUTO_SUBMIT_SCRIPT),
+        style = csp_hash(AUTO_SUBMIT_STYLE),
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert("content-security-policy", value);
@@ -194,10 +211,6 @@ pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Re
         ),
         "checkout.js" => (
             include_str!("../assets/checkout.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "autosubmit.js" => (
-            include_str!("../assets/autosubmit.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => return (StatusCode::NOT_FOUND, "").into_response(),

@@ -18,6 +18,8 @@ use crate::threeds::{ThreeDsReturn, ThreeDsStart};
 use crate::{Engine, EngineError, Result, validation};
 
 pub const CHECKOUT_ACTIVE: &str = "ACTIVE";
+/// A card is being charged for this checkout right now: nobody else may pay it.
+pub const CHECKOUT_PROCESSING: &str = "PROCESSING";
 pub const CHECKOUT_COMPLETED: &str = "COMPLETED";
 pub const CHECKOUT_EXPIRED: &str = "EXPIRED";
 
@@ -235,6 +237,7 @@ impl Engine {
                     message: "the checkout is already paid".into(),
                 });
             }
+            CHECKOUT_PROCESSING => return Err(in_progress()),
             _ => {
                 return Err(EngineError::Refused {
                     code: "4502",
@@ -307,6 +310,20 @@ impl Engine {
         };
         let needs_3ds =
             terms.force_three_ds || !self.non_3ds_possible(row.merchant_id, &request).await?;
+        // Claim the session: two tabs (or a double click) never charge one checkout twice.
+        if !self
+            .store
+            .update_checkout(
+                token,
+                CHECKOUT_ACTIVE,
+                CHECKOUT_PROCESSING,
+                None,
+                self.now_ms(),
+            )
+            .await?
+        {
+            return Err(in_progress());
+        }
         let result = if needs_3ds {
             self.init_3ds_payment(
                 row.merchant_id,
@@ -347,27 +364,42 @@ impl Engine {
     /// giving back a product's stock on failure happen with the payment's own update, in
     /// `Store::update_payment`.)
     async fn settle_checkout(&self, token: &str, result: &Result<CheckoutPay>) -> Result<()> {
+        let now = self.now_ms();
         if let Some(payment_id) = self.store.latest_checkout_payment(token).await? {
             self.store
-                .set_checkout_payment(token, payment_id, self.now_ms())
+                .set_checkout_payment(token, payment_id, now)
                 .await?;
         }
-        if let Ok(CheckoutPay::Paid(view)) = result {
-            self.store
-                .update_checkout(
-                    token,
-                    CHECKOUT_ACTIVE,
-                    CHECKOUT_COMPLETED,
-                    Some(view.payment.id),
-                    self.now_ms(),
-                )
-                .await?;
+        match result {
+            Ok(CheckoutPay::Paid(view)) => {
+                self.store
+                    .update_checkout(
+                        token,
+                        CHECKOUT_PROCESSING,
+                        CHECKOUT_COMPLETED,
+                        Some(view.payment.id),
+                        now,
+                    )
+                    .await?;
+            }
+            // The bank has not answered: the session stays claimed until recovery settles
+            // the payment (a failure then frees it, in `Store::update_payment`).
+            Ok(CheckoutPay::Waiting(_)) => {}
+            // 3D Secure: the shopper may abandon the bank's page, so the session is freed;
+            // the callback claims it again before anything is charged.
+            Ok(CheckoutPay::ThreeDs(_)) | Ok(CheckoutPay::Failed(_)) | Err(_) => {
+                self.store
+                    .update_checkout(token, CHECKOUT_PROCESSING, CHECKOUT_ACTIVE, None, now)
+                    .await?;
+            }
         }
         Ok(())
     }
 
     /// After a 3D callback on a checkout payment: provision it if the `3d` model left that
-    /// to Orkestra, then complete the session (or release the product's stock).
+    /// to Orkestra — once the session is claimed, so two tabs finishing 3D Secure never
+    /// both pay — and cancel at once a charge the bank made (`3d_pay`) for a checkout that
+    /// another payment completed first.
     pub async fn finish_checkout_threeds(
         &self,
         token: &str,
@@ -375,18 +407,48 @@ impl Engine {
         merchant_id: i64,
     ) -> Result<PaymentView> {
         let view = self.payment_view(merchant_id, payment_id).await?;
-        let view = if view.payment.status == PaymentStatus::CallbackThreeds.as_str() {
-            match self.complete_3ds_payment(merchant_id, payment_id).await {
-                Ok(view) => view,
-                Err(EngineError::Declined { .. }) => {
-                    self.payment_view(merchant_id, payment_id).await?
-                }
-                Err(other) => return Err(other),
+        if view.payment.status == PaymentStatus::CallbackThreeds.as_str() {
+            if !self
+                .store
+                .update_checkout(
+                    token,
+                    CHECKOUT_ACTIVE,
+                    CHECKOUT_PROCESSING,
+                    Some(payment_id),
+                    self.now_ms(),
+                )
+                .await?
+            {
+                self.abandon_threeds(merchant_id, payment_id).await?;
+                return Err(EngineError::Refused {
+                    code: "4501",
+                    message: "the checkout is already paid".into(),
+                });
             }
-        } else {
-            view
-        };
+            return match self.complete_3ds_payment(merchant_id, payment_id).await {
+                Ok(view) => Ok(view),
+                Err(EngineError::Declined { .. }) => {
+                    self.payment_view(merchant_id, payment_id).await
+                }
+                Err(other) => Err(other),
+            };
+        }
         if view.payment.status == PaymentStatus::Success.as_str() {
+            let (row, _) = self.checkout(token).await?;
+            if row.payment_id.is_some_and(|id| id != payment_id) && row.status == CHECKOUT_COMPLETED
+            {
+                tracing::warn!(
+                    payment_id,
+                    "a second charge for a paid checkout: cancelling it"
+                );
+                self.refund_payment(merchant_id, payment_id, None, None)
+                    .await?;
+                return Err(EngineError::Refused {
+                    code: "4501",
+                    message: "the checkout was already paid; this second charge was cancelled"
+                        .into(),
+                });
+            }
             self.store
                 .update_checkout(
                     token,
@@ -398,6 +460,41 @@ impl Engine {
                 .await?;
         }
         Ok(view)
+    }
+
+    /// Fails an authenticated 3D payment that will never be provisioned.
+    async fn abandon_threeds(&self, merchant_id: i64, payment_id: i64) -> Result<()> {
+        let view = self.payment_view(merchant_id, payment_id).await?;
+        if let Some(attempt) = view
+            .attempts
+            .iter()
+            .rev()
+            .find(|a| a.state == store::rows::attempt_state::THREEDS_AUTHENTICATED)
+        {
+            let mut payment = view.payment.clone();
+            payment.status = PaymentStatus::Failure.as_str().to_owned();
+            payment.doc.error = Some(store::rows::ErrorDoc {
+                error_code: "4501".into(),
+                error_description: "the checkout was already paid".into(),
+                error_group: domain::enums::ErrorGroup::InvalidTransaction
+                    .as_str()
+                    .to_owned(),
+                provider_error_code: None,
+                provider_error_message: None,
+            });
+            self.store
+                .transition_attempt(
+                    attempt.id,
+                    &attempt.state,
+                    store::rows::attempt_state::DECLINED,
+                    None,
+                    Some(&payment),
+                    None,
+                    self.now_ms(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     // ---- products --------------------------------------------------------------------
@@ -496,5 +593,12 @@ impl Engine {
             });
         }
         Ok(())
+    }
+}
+
+fn in_progress() -> EngineError {
+    EngineError::Refused {
+        code: "4507",
+        message: "a payment for this checkout is already in progress".into(),
     }
 }

@@ -1352,10 +1352,23 @@ async fn update_payment(
         .execute(&mut **tx)
         .await?;
     }
+    if payment.status == "FAILURE" {
+        if let Some(token) = &payment.checkout_token {
+            // A failed try frees its checkout for another card (if it held it).
+            sqlx::query(
+                "UPDATE checkout_sessions SET status = 'ACTIVE', updated_at = $1 WHERE token = $2 AND status = 'PROCESSING' AND (payment_id IS NULL OR payment_id = $3)",
+            )
+            .bind(now)
+            .bind(token)
+            .bind(payment.id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     if payment.status == "SUCCESS" {
         if let Some(token) = &payment.checkout_token {
             sqlx::query(
-                "UPDATE checkout_sessions SET status = 'COMPLETED', payment_id = $1, updated_at = $2 WHERE token = $3 AND status = 'ACTIVE'",
+                "UPDATE checkout_sessions SET status = 'COMPLETED', payment_id = $1, updated_at = $2 WHERE token = $3 AND status IN ('ACTIVE', 'PROCESSING')",
             )
             .bind(payment.id)
             .bind(now)

@@ -409,3 +409,48 @@ async fn a_declined_link_purchase_gives_the_unit_back() {
     let (status, _, _) = get_page(&app, &format!("/pay/{link_token}")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_checkout_paid_from_two_tabs_at_once_charges_once() {
+    let app = Arc::new(TestApp::spawn().await);
+    let (_, init) = app
+        .call(
+            "POST",
+            "/payment/v1/checkout-payments/init",
+            Some(&init_body(100.0)),
+        )
+        .await;
+    let token = init["data"]["token"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let app = app.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            post_form(
+                &app,
+                &format!("/checkout/{token}/pay"),
+                &card_fields(GOOD_CARD, "1"),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(app.bank_orders(crate::app::ISBANK_CLIENT).await.len(), 1);
+    let (_, search) = app
+        .call(
+            "GET",
+            "/payment-reporting/v1/payments?paymentStatus=SUCCESS",
+            None,
+        )
+        .await;
+    assert_eq!(search["data"]["totalSize"], 1);
+}
