@@ -8,6 +8,7 @@ tests, and a factory for merchant POSes that point at their own simulator store.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -27,8 +28,9 @@ from craftgate.request.create_merchant_pos_request import CreateMerchantPosReque
 from craftgate.request.dto.create_merchant_pos_user import CreateMerchantPosUser  # noqa: E402
 from craftgate.request.search_merchant_pos_request import SearchMerchantPosRequest  # noqa: E402
 
-# Shared server's bank timeout: short enough for timeout tests, long enough for 2 cores.
-SHARED_BANK_TIMEOUT_SECS = 5
+# Shared server's bank timeout: generous, so a loaded 2-core machine never times out by
+# accident. Timeout and recovery tests run their own server with a short timeout.
+SHARED_BANK_TIMEOUT_SECS = 10
 SANDBOX_ISBANK_CLIENT_ID = "100200127"
 SANDBOX_HALKBANK_CLIENT_ID = "100200128"
 
@@ -174,6 +176,40 @@ def create_sim_pos(client, sim: h.SimAdmin, hostname: str, path: str = "/sim/nes
     )
 
 
+class SandboxEnv:
+    """Everything a test needs around one sandbox server: SDK client, raw client,
+    simulator admin, the sandbox POS aliases and a POS factory."""
+
+    def __init__(self, server: h.OrkestraServer):
+        self.server = server
+        self.keys = server.sandbox_keys()
+        self.client = s.sdk_client(server.base_url, self.keys["apiKey"], self.keys["secretKey"])
+        self.raw = h.RawClient(server.base_url, self.keys["apiKey"], self.keys["secretKey"])
+        self.sim = h.SimAdmin(server.sim_url)
+        result = self.client.merchant().search_merchant_pos(SearchMerchantPosRequest(size=100))
+        self.poses = {p.client_id: p for p in result.items}
+        self.isbank_alias = self.poses[SANDBOX_ISBANK_CLIENT_ID].alias
+        self.halkbank_alias = self.poses[SANDBOX_HALKBANK_CLIENT_ID].alias
+
+    def make_sim_pos(self, **overrides) -> h.SimPos:
+        return create_sim_pos(self.client, self.sim, self.server.base_url, **overrides)
+
+
+@contextlib.contextmanager
+def sandbox_server(tmp_path_factory, db_kind: str, name: str, **server_args):
+    """A separate sandbox server on its own fresh database, stopped (and its database
+    dropped) on exit."""
+    workdir = tmp_path_factory.mktemp(f"orkestra-{name}")
+    db = h.Database(db_kind, workdir)
+    srv = h.OrkestraServer(db, workdir, name=name, sandbox=True, **server_args)
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        db.drop()
+
+
 @pytest.fixture
 def make_sim_pos(client, sim, server) -> Callable[..., h.SimPos]:
     """Factory: a fresh merchant POS of the sandbox merchant with its own simulator store,
@@ -191,10 +227,11 @@ def _per_test_guards(request):
     Orkestra API response carried a card number."""
     leaks_before = len(h.PAN_LEAKS)
     yield
-    if "server" in request.fixturenames:
-        try:
-            h.SimAdmin(request.getfixturevalue("server").sim_url).clear_faults()
-        except Exception:
-            pass
+    for server in h.SERVERS:
+        if server.sandbox and server.alive():
+            try:
+                h.SimAdmin(server.sim_url).clear_faults()
+            except Exception:
+                pass
     new_leaks: List[str] = h.PAN_LEAKS[leaks_before:]
     assert not new_leaks, "card numbers appeared in API responses:\n" + "\n".join(new_leaks)

@@ -511,6 +511,7 @@ class RawClient:
         omit: tuple = (),
         lang: Optional[str] = None,
         idempotency_key: Optional[str] = None,
+        new_connection: bool = False,
         timeout: float = 60,
     ) -> requests.Response:
         payload = self.encode(body)
@@ -539,9 +540,17 @@ class RawClient:
             h.pop(name, None)
         if headers:
             h.update(headers)
-        return self.http.request(
-            method, self.base_url + path, data=payload if payload else None, headers=h, timeout=timeout
-        )
+        http = self.http
+        if new_connection:  # a throwaway connection, not reused afterwards
+            http = requests.Session()
+            http.trust_env = False
+        try:
+            return http.request(
+                method, self.base_url + path, data=payload if payload else None, headers=h, timeout=timeout
+            )
+        finally:
+            if new_connection:
+                http.close()
 
     def get(self, path: str, **kw) -> requests.Response:
         return self.request("GET", path, **kw)

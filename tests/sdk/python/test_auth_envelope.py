@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+import requests
 from craftgate.request.search_members_request import SearchMembersRequest
 
 import orkestra_harness as h
@@ -108,16 +109,79 @@ def test_empty_body_is_400(raw):
 
 def test_oversized_body_is_413_envelope(raw):
     big = {"name": "x" * (300 * 1024), "isBuyer": True}
-    r = raw.post(MEMBERS, big)
+    # Each 413 on its own connection: see test_connection_survives_a_413 for why.
+    r = raw.post(MEMBERS, big, new_connection=True)
     errors = h.errors_of(r, 413)
     assert r.headers.get("x-request-id")
     assert errors["errorCode"]
-    # Even unsigned: too large is refused before anything else is trusted.
-    h.errors_of(raw.post("/payment/v1/card-payments", b"{" + b" " * (300 * 1024) + b"}"), 413)
+    h.errors_of(raw.post("/payment/v1/card-payments", b"{" + b" " * (300 * 1024) + b"}",
+                         new_connection=True), 413)
+    # Unsigned and oversized: refused either way, never accepted.
+    unsigned = raw.post(MEMBERS, big, sign=False, new_connection=True)
+    assert h.errors_of(unsigned)["errorCode"] and unsigned.status_code in (401, 413)
     # Just under the limit is fine (as far as size goes).
     near = b'{"isBuyer":true,"name":"ok","address":"' + b"a" * 200 + b'"' + b" " * (255 * 1024) + b"}"
     assert len(near) < 256 * 1024
-    h.data_of(raw.post(MEMBERS, near))
+    h.data_of(raw.post(MEMBERS, near, new_connection=True))
+
+
+def test_connection_survives_a_413(raw):
+    """After answering 413 the server closes the connection. Unless the 413 says
+    `Connection: close`, a keep-alive client (the SDKs pool connections) sends its next
+    request on the dead connection and gets a transport error instead of an answer: for a
+    payment, an unknown outcome caused by the previous, unrelated request."""
+    raw = h.RawClient(raw.base_url, raw.api_key, raw.secret_key)  # its own connection pool
+    failures = []
+    for size in (1024 * 1024, 4 * 1024 * 1024):
+        for attempt in range(20):
+            big = raw.post(MEMBERS, b"x" * size)
+            assert big.status_code == 413
+            closes = big.headers.get("connection", "").lower() == "close"
+            try:
+                follow = raw.get(MEMBERS + "?size=1")
+                assert follow.status_code == 200
+            except requests.ConnectionError as e:
+                failures.append(f"{size} bytes, try {attempt}: next request failed ({e}); "
+                                f"413 had Connection: {big.headers.get('connection')!r}, closes={closes}")
+    assert not failures, "\n".join(failures[:5]) + f"\n... {len(failures)} of 40 follow-up requests failed"
+
+
+def test_413_that_closes_the_connection_says_so(server, sandbox_keys):
+    """Deterministic form of the above: a 413 after which the server closes the
+    connection must carry `Connection: close` (RFC 9112 §9.6)."""
+    import socket
+
+    body_sent = 256 * 1024 + 1024
+    path = MEMBERS
+    rnd = str(uuid.uuid4())
+    signature = h.craftgate_signature(server.base_url + path, sandbox_keys["apiKey"],
+                                      sandbox_keys["secretKey"], rnd, b"")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"x-api-key: {sandbox_keys['apiKey']}\r\nx-rnd-key: {rnd}\r\nx-signature: {signature}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {1024 * 1024}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + b"x" * body_sent)
+        received = b""
+        closed = False
+        sock.settimeout(2)
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                received += chunk
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed = True
+    status_line, _, rest = received.partition(b"\r\n")
+    assert b" 413 " in status_line, received[:500]
+    headers = rest.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    if closed:
+        assert "connection: close" in headers, f"413 then the connection closed, but no Connection: close:\n{headers}"
 
 
 def test_unknown_path_is_404_envelope(raw):
@@ -141,7 +205,7 @@ def test_every_response_has_a_request_id(raw):
         raw.get(MEMBERS, secret_key="wrong"),              # 401
         raw.get(MEMBERS, omit=("x-signature",)),           # 401
         raw.post(MEMBERS, b"{"),                           # 400
-        raw.post(MEMBERS, b"x" * (300 * 1024)),            # 413
+        raw.post(MEMBERS, b"x" * (300 * 1024), new_connection=True),  # 413
         raw.get("/nowhere"),                               # 404
         raw.delete("/payment/v1/card-payments"),           # 405
         raw.get("/installment/v1/bins/525864"),            # 200

@@ -313,3 +313,70 @@ def test_card_number_never_in_any_response(client, raw, isbank_alias):
     # The payment does keep the masked parts.
     data = h.data_of(raw.get(f"/payment/v1/card-payments/{payment_id}"))
     assert data["binNumber"] == "525864" and data["lastFourDigits"] == "0001"
+
+
+def test_duplicate_bank_order_id_is_refused_before_the_bank(client, sim, make_sim_pos):
+    pos = make_sim_pos()
+    bank_order_id = h.uid("BO").replace("-", "").upper()
+    first = s.payment_request(pos_alias=pos.alias)
+    first.bank_order_id = bank_order_id
+    payment = client.payment().create_payment(first)
+    assert payment.order_id == bank_order_id
+    second = s.payment_request(pos_alias=pos.alias)
+    second.bank_order_id = bank_order_id
+    s.expect_error(lambda: client.payment().create_payment(second), status=400)
+    assert len(sim.orders(pos.client_id)) == 1
+
+
+def test_concurrent_post_auths_capture_once(server, sandbox_keys, client, sim, make_sim_pos):
+    import threading
+
+    pos = make_sim_pos()
+    pre = client.payment().create_payment(
+        s.payment_request(price="90", pos_alias=pos.alias, phase=PaymentPhase.PRE_AUTH))
+    results = []
+    barrier = threading.Barrier(5)
+
+    def capture():
+        own = s.sdk_client(server.base_url, sandbox_keys["apiKey"], sandbox_keys["secretKey"])
+        barrier.wait(timeout=30)
+        try:
+            r = own.payment().post_auth_payment(pre.id, PostAuthPaymentRequest(paid_price=Decimal("50")))
+            results.append(("ok", s.enum_value(r.payment_phase)))
+        except Exception as e:
+            results.append(("error", h.last_status()))
+
+    threads = [threading.Thread(target=capture) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results.count(("ok", "POST_AUTH")) == 1, results
+    assert all(r[1] in (409, 422) for r in results if r[0] == "error"), results
+    order = sim.order(pos.client_id, pre.order_id)
+    assert order["capturedMinor"] == 5000
+    assert len([t for t in order["transactions"] if t["type"] == "PostAuth"]) == 1
+
+
+def test_payment_with_buyer_member(client, isbank_alias):
+    from test_members import new_member
+
+    member = new_member(client)
+    payment = client.payment().create_payment(s.payment_request(pos_alias=isbank_alias, buyer_member_id=member.id))
+    assert payment.buyer_member_id == member.id
+    found = client.payment_reporting().search_payments(SearchPaymentsRequest(buyer_member_id=member.id))
+    assert [p.id for p in found.items] == [payment.id]
+    s.expect_error(lambda: client.payment().create_payment(s.payment_request(buyer_member_id=987654321)),
+                   status=400)
+
+
+def test_response_datetimes_are_local_without_zone(raw, isbank_alias):
+    """Java and Go clients parse `yyyy-MM-ddTHH:mm:ss` only (reference §1.4)."""
+    import re
+
+    data = h.data_of(raw.post("/payment/v1/card-payments", s.raw_payment_body(posAlias=isbank_alias)))
+    pattern = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
+    assert pattern.match(data["createdDate"]), data["createdDate"]
+    for t in data["paymentTransactions"]:
+        if t.get("blockageResolvedDate") is not None:
+            assert pattern.match(t["blockageResolvedDate"]), t["blockageResolvedDate"]

@@ -165,3 +165,27 @@ def test_unknown_member_is_404(client, raw):
     )
     # A non-numeric id is simply not found.
     h.errors_of(raw.get("/onboarding/v1/members/abc"), 404)
+
+
+def test_search_name_is_a_case_insensitive_contains(client):
+    """The name filter matches part of the name, ignoring case, on every database."""
+    tag = h.uid("Case").replace("-", "")
+    member = new_member(client, name=f"{tag} Zeytinyağı Üretim")
+    for query in (tag, tag.lower(), tag.upper(), "Zeytinyağı Üretim", f"{tag} zeytinyağı"):
+        found = client.onboarding().search_members(SearchMembersRequest(name=query, size=100))
+        assert member.id in {m.id for m in found.items}, f"name={query!r} did not find {member.name!r}"
+
+
+def test_search_name_wildcards_are_literal(client):
+    """`%` and `_` in a name filter are characters, not SQL LIKE wildcards."""
+    tag = h.uid("Wild").replace("-", "")
+    plain = new_member(client, name=f"{tag} AB")
+    percent = new_member(client, name=f"{tag} 50% off")
+    underscore = new_member(client, name=f"{tag} A_B")
+    found = client.onboarding().search_members(SearchMembersRequest(name=f"{tag} A_B", size=100))
+    assert [m.id for m in found.items] == [underscore.id], [m.name for m in found.items]
+    found = client.onboarding().search_members(SearchMembersRequest(name=f"{tag} %", size=100))
+    assert found.items == [], [m.name for m in found.items]
+    found = client.onboarding().search_members(SearchMembersRequest(name="50%", size=100))
+    assert percent.id in {m.id for m in found.items}
+    assert plain.id not in {m.id for m in found.items}

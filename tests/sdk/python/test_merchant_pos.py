@@ -47,7 +47,7 @@ def test_create_pos_pointing_at_simulator(client, make_sim_pos, server):
     assert payment.pos.alias == pos.alias
 
 
-def test_zirrat_preloaded_store_pos(client, sim, server):
+def test_ziraat_preloaded_store_pos(client, sim, server):
     """The brief's recipe verbatim: ZIRAATBANK on the preloaded store 190100000."""
     from conftest import create_sim_pos
 
@@ -282,3 +282,34 @@ def test_unknown_pos_integrator_is_400(raw, server):
     body["posIntegrator"] = "ZIRAATBANK"
     body["currency"] = "XXX"
     h.errors_of(raw.post("/merchant/v1/merchant-poses", body), 400)
+
+
+def test_search_filters_apply_before_paging(client, make_sim_pos):
+    """Filters must select the rows that are then paged: page 0 of a filtered search
+    holds matches, and totalSize counts matches only."""
+    tag = h.uid("Paged")
+    with_installment = [make_sim_pos(name=f"{tag} {i}", enable_installment=True) for i in (1, 4)]
+    without = [make_sim_pos(name=f"{tag} {i}", enable_installment=False) for i in (2, 3)]
+    pages = [
+        client.merchant().search_merchant_pos(
+            SearchMerchantPosRequest(name=tag, enable_installment=False, page=i, size=1))
+        for i in range(3)
+    ]
+    summary = [([p.name for p in page.items], page.total_size) for page in pages]
+    assert all(page.total_size == 2 for page in pages), summary
+    assert [len(page.items) for page in pages] == [1, 1, 0], summary
+    assert {page.items[0].id for page in pages[:2]} == {p.id for p in without}, summary
+    with_filter = client.merchant().search_merchant_pos(
+        SearchMerchantPosRequest(name=tag, enable_installment=True, size=10))
+    assert {p.id for p in with_filter.items} == {p.id for p in with_installment}
+    assert with_filter.total_size == 2
+
+
+def test_search_by_bank_name(client, make_sim_pos):
+    """bankName finds the sandbox Halkbank POS even when other POSes sort before it."""
+    for _ in range(2):
+        make_sim_pos()  # newer POSes (listed first) at another bank
+    halkbank = client.merchant().search_merchant_pos(SearchMerchantPosRequest(bank_name="Halkbank", size=1))
+    assert [p.client_id for p in halkbank.items] == ["100200128"], (
+        [p.name for p in halkbank.items], halkbank.total_size)
+    assert halkbank.total_size == 1
