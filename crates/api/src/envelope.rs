@@ -251,6 +251,12 @@ pub async fn layer(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was not read: keep-alive clients must not reuse the socket.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

@@ -139,7 +139,7 @@ pub async fn create(
         .engine
         .create_pos(auth.merchant.id, input_of(request)?)
         .await?;
-    Ok(data(render::pos(&pos)))
+    Ok(data(render::pos(&pos, state.engine.pos_is_up(pos.id))))
 }
 
 pub async fn update(
@@ -159,7 +159,7 @@ pub async fn update(
         .engine
         .update_pos(auth.merchant.id, id, input_of(request)?)
         .await?;
-    Ok(data(render::pos(&pos)))
+    Ok(data(render::pos(&pos, state.engine.pos_is_up(pos.id))))
 }
 
 async fn load(
@@ -182,9 +182,8 @@ pub async fn retrieve(
     Extension(auth): Extension<Authenticated>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(data(render::pos(
-        &load(&state, auth.merchant.id, &id).await?,
-    )))
+    let pos = load(&state, auth.merchant.id, &id).await?;
+    Ok(data(render::pos(&pos, state.engine.pos_is_up(pos.id))))
 }
 
 pub async fn delete(
@@ -246,13 +245,22 @@ pub async fn search(
         enable_foreign_card: crate::reporting::bool_of(&q, "enableForeignCard")?,
         bank_name: q.get("bankName").filter(|v| !v.is_empty()).cloned(),
     };
-    let result = state
+    // Filters on the stored JSON document are applied before paging, over the merchant's
+    // (few) POSes.
+    let all = state
         .engine
         .store()
-        .search_poses(auth.merchant.id, &filter, page)
+        .search_poses(
+            auth.merchant.id,
+            &filter,
+            store::rows::Page {
+                page: 0,
+                size: 10_000,
+            },
+        )
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let items = result
+    let matching: Vec<_> = all
         .items
         .iter()
         .filter(|p| {
@@ -271,14 +279,19 @@ pub async fn search(
                     .is_some_and(|i| i.bank().1.to_lowercase().contains(&name.to_lowercase()))
             })
         })
-        .map(render::pos)
         .collect();
-    Ok(data(render::paged(
-        items,
-        result.page,
-        result.size,
-        result.total_size,
-    )))
+    let total = i64::try_from(matching.len()).unwrap_or(0);
+    let start = usize::try_from(page.page.saturating_mul(page.size))
+        .unwrap_or(usize::MAX)
+        .min(matching.len());
+    let end = start
+        .saturating_add(usize::try_from(page.size).unwrap_or(10))
+        .min(matching.len());
+    let items = matching[start..end]
+        .iter()
+        .map(|p| render::pos(p, state.engine.pos_is_up(p.id)))
+        .collect();
+    Ok(data(render::paged(items, page.page, page.size, total)))
 }
 
 pub async fn commissions(

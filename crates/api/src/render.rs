@@ -238,7 +238,8 @@ pub fn commission(c: &CommissionDoc) -> Value {
 }
 
 /// `MerchantPosResponse`. Passwords and keys are write-only: never rendered.
-pub fn pos(p: &PosRow) -> Value {
+/// `up`: whether routing currently uses the POS (false while it rests after failures).
+pub fn pos(p: &PosRow, up: bool) -> Value {
     let d = &p.doc;
     let (bank_id, bank_name) = domain::enums::PosIntegrator::parse(&p.pos_integrator)
         .map(|i| i.bank())
@@ -266,7 +267,7 @@ pub fn pos(p: &PosRow) -> Value {
         "enableLoyalty": d.enable_loyalty,
         "newIntegration": d.new_integration,
         "orderNumber": p.order_number,
-        "autopilotState": {"isThreeDsUp": true, "isNonThreeDsUp": true},
+        "autopilotState": {"isThreeDsUp": up, "isNonThreeDsUp": up},
         "currency": p.currency,
         "bankId": bank_id,
         "bankName": bank_name,

@@ -295,6 +295,10 @@ pub enum ConnectorError {
     /// The bank answered something we cannot read (HTML error page, truncated XML, HTTP 5xx).
     #[error("unreadable bank response: {0}")]
     BadResponse(String),
+    /// No connection to the bank could be made (refused, no route, TLS handshake failed):
+    /// the request never left.
+    #[error("bank unreachable: {0}")]
+    Unreachable(String),
     /// The POS configuration cannot produce a request (missing credential); nothing was sent.
     #[error("pos configuration error: {0}")]
     Config(String),
@@ -308,7 +312,9 @@ impl ConnectorError {
     pub fn nothing_was_sent(&self) -> bool {
         matches!(
             self,
-            ConnectorError::Config(_) | ConnectorError::Unsupported { .. }
+            ConnectorError::Config(_)
+                | ConnectorError::Unsupported { .. }
+                | ConnectorError::Unreachable(_)
         )
     }
 

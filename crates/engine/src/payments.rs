@@ -321,6 +321,14 @@ impl Engine {
             )
             .await?;
         if route.candidates.is_empty() {
+            if let Some(alias) = &request.pos_alias {
+                return Err(validation(
+                    "4006",
+                    format!(
+                        "merchant POS {alias} cannot take this payment now (out of rotation after repeated failures, or not eligible for this card)"
+                    ),
+                ));
+            }
             let reason = if request.installment > 1 {
                 format!(
                     "no active merchant POS takes {} payments in {} installments for this card",
@@ -838,6 +846,14 @@ impl Engine {
             .store
             .resolve_attempt(attempt.id, state, error, &payment, now)
             .await?;
+        if applied && state == attempt_state::APPROVED && attempt.operation == OPERATION_CAPTURE {
+            // A smaller capture than authorised: the items share what was captured.
+            let items = self.store.payment_items(payment.id).await?;
+            let prices: Vec<i64> = items.iter().map(|i| i.price_minor).collect();
+            let paid = split_paid_price(attempt.amount_minor, &prices);
+            let pairs: Vec<(i64, i64)> = items.iter().map(|i| i.id).zip(paid).collect();
+            self.store.set_item_paid_prices(payment.id, &pairs).await?;
+        }
         if !applied {
             tracing::info!(
                 attempt_id = attempt.id,

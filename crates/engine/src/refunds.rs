@@ -94,8 +94,26 @@ impl Engine {
         } else {
             reserve.iter().map(|(_, a)| a).sum()
         };
-        self.refund(payment, reserve, amount, is_void, false, conversation_id)
-            .await
+        let first = self
+            .refund(
+                payment.clone(),
+                reserve.clone(),
+                amount,
+                is_void,
+                false,
+                conversation_id.clone(),
+            )
+            .await;
+        match first {
+            // The bank may have settled the day already (its cut-off is not midnight): a
+            // refused same-day cancel of a captured payment becomes a refund.
+            Err(EngineError::Declined { .. }) if is_void && !pre_auth => {
+                tracing::info!(payment_id, "cancel refused by the bank; refunding instead");
+                self.refund(payment, reserve, amount, false, false, conversation_id)
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// `POST /payment/v1/refund-transactions`: refund part of one item.

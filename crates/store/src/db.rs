@@ -35,38 +35,38 @@ pub enum IdempotencyBegin {
 #[derive(Clone)]
 pub struct Store {
     /// Readers. On SQLite several connections read the WAL concurrently.
-    read: AnyPool,
+    pub(crate) read: AnyPool,
     /// Writers. On SQLite one connection: SQLite has one writer, and queueing in the pool
     /// is cheaper and fairer than `SQLITE_BUSY` retries.
-    write: AnyPool,
+    pub(crate) write: AnyPool,
     backend: Backend,
 }
 
 /// Values bound to a dynamically built query.
-enum Arg {
+pub(crate) enum Arg {
     Int(i64),
     Text(String),
 }
 
 /// A `WHERE` clause built from optional filters, numbering `$n` placeholders.
-struct Filters {
-    clauses: Vec<String>,
-    args: Vec<Arg>,
+pub(crate) struct Filters {
+    pub(crate) clauses: Vec<String>,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Filters {
-    fn new(merchant_id: i64, column: &str) -> Filters {
+    pub(crate) fn new(merchant_id: i64, column: &str) -> Filters {
         Filters {
             clauses: vec![format!("{column} = $1")],
             args: vec![Arg::Int(merchant_id)],
         }
     }
 
-    fn next(&self) -> usize {
+    pub(crate) fn next(&self) -> usize {
         self.args.len() + 1
     }
 
-    fn int(&mut self, sql: &str, value: Option<i64>) {
+    pub(crate) fn int(&mut self, sql: &str, value: Option<i64>) {
         if let Some(v) = value {
             let n = self.next();
             self.clauses.push(sql.replace('?', &format!("${n}")));
@@ -74,7 +74,7 @@ impl Filters {
         }
     }
 
-    fn text(&mut self, sql: &str, value: Option<&str>) {
+    pub(crate) fn text(&mut self, sql: &str, value: Option<&str>) {
         if let Some(v) = value {
             let n = self.next();
             self.clauses.push(sql.replace('?', &format!("${n}")));
@@ -82,7 +82,7 @@ impl Filters {
         }
     }
 
-    fn ints_in(&mut self, column: &str, values: &[i64]) {
+    pub(crate) fn ints_in(&mut self, column: &str, values: &[i64]) {
         if values.is_empty() {
             return;
         }
@@ -95,12 +95,12 @@ impl Filters {
             .push(format!("{column} IN ({})", placeholders.join(", ")));
     }
 
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         self.clauses.join(" AND ")
     }
 }
 
-fn bind_all<'q>(
+pub(crate) fn bind_all<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     args: &'q [Arg],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -113,15 +113,15 @@ fn bind_all<'q>(
     query
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
@@ -136,7 +136,16 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     }
 }
 
-fn offset(page: Page) -> i64 {
+/// A "contains" pattern for `LIKE … ESCAPE '\'`: the user's `%`, `_` and `\` are literal.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(crate) fn offset(page: Page) -> i64 {
     page.page.max(0).saturating_mul(page.size.max(1))
 }
 
@@ -479,8 +488,8 @@ impl Store {
         let mut f = Filters::new(merchant_id, "merchant_id");
         f.int("is_buyer = ?", filter.is_buyer.map(i64::from));
         f.int("is_sub_merchant = ?", filter.is_sub_merchant.map(i64::from));
-        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
-        f.text("name LIKE ?", like.as_deref());
+        let like = filter.name.as_deref().map(like_pattern);
+        f.text("LOWER(name) LIKE LOWER(?) ESCAPE '\\'", like.as_deref());
         f.text("member_type = ?", filter.member_type.as_deref());
         f.text("external_id = ?", filter.external_id.as_deref());
         f.ints_in("id", &filter.member_ids);
@@ -494,7 +503,7 @@ impl Store {
         .await
     }
 
-    async fn paged<T>(
+    pub(crate) async fn paged<T>(
         &self,
         select: &str,
         table: &str,
@@ -629,8 +638,8 @@ impl Store {
     ) -> Result<Paged<PosRow>> {
         let mut f = Filters::new(merchant_id, "merchant_id");
         f.clauses.push("status <> 'DELETED'".into());
-        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
-        f.text("name LIKE ?", like.as_deref());
+        let like = filter.name.as_deref().map(like_pattern);
+        f.text("LOWER(name) LIKE LOWER(?) ESCAPE '\\'", like.as_deref());
         f.text("alias = ?", filter.alias.as_deref());
         f.text("currency = ?", filter.currency.as_deref());
         self.paged(
@@ -886,6 +895,22 @@ impl Store {
     pub async fn update_payment(&self, payment: &PaymentRow, now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
         update_payment(&mut tx, payment, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the items' paid prices (after a partial capture), never below what each has
+    /// refunded already.
+    pub async fn set_item_paid_prices(&self, payment_id: i64, paid: &[(i64, i64)]) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for (item_id, paid_minor) in paid {
+            sqlx::query("UPDATE payment_transactions SET paid_price_minor = $1 WHERE id = $2 AND payment_id = $3 AND refunded_minor <= $1")
+                .bind(paid_minor)
+                .bind(item_id)
+                .bind(payment_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -1644,8 +1669,8 @@ impl Store {
         let mut f = Filters::new(merchant_id, "merchant_id");
         f.clauses.push("status <> 'DELETED'".into());
         f.int("id = ?", filter.id);
-        let like = filter.name.as_ref().map(|n| format!("%{n}%"));
-        f.text("name LIKE ?", like.as_deref());
+        let like = filter.name.as_deref().map(like_pattern);
+        f.text("LOWER(name) LIKE LOWER(?) ESCAPE '\\'", like.as_deref());
         f.text("currency = ?", filter.currency.as_deref());
         f.text("channel = ?", filter.channel.as_deref());
         f.int("price_minor >= ?", filter.min_price_minor);

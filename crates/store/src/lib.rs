@@ -13,6 +13,7 @@
 
 mod db;
 pub mod rows;
+mod wallet;
 
 pub use db::{Backend, IdempotencyBegin, SealedValue, Store};
 

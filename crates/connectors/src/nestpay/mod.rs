@@ -131,6 +131,7 @@ fn http_error(error: reqwest::Error) -> ConnectorError {
         return ConnectorError::Timeout;
     }
     let is_builder = error.is_builder();
+    let is_connect = error.is_connect();
     let error = error.without_url();
     let mut detail = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -141,6 +142,8 @@ fn http_error(error: reqwest::Error) -> ConnectorError {
     }
     if is_builder {
         ConnectorError::Config(format!("cannot build request: {detail}"))
+    } else if is_connect {
+        ConnectorError::Unreachable(detail)
     } else {
         ConnectorError::Transport(detail)
     }

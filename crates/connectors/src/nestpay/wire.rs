@@ -556,7 +556,8 @@ pub(crate) fn decline_from(proc_return_code: &str, error_code: &str, message: &s
 /// | 61, 65 | ExceedsWithdrawalLimit | amount / frequency limit exceeded |
 /// | 91, 96 | BankNotAvailable | issuer inoperative / system malfunction |
 /// | 03 | InvalidMerchantOrPos | invalid merchant |
-/// | 01, 02, 09, 28, 77, 99, other two digits | Declined | call bank, try again, rejected, general error |
+/// | 99 | Unknown | general error (Craftgate's `UNKNOWN`) |
+/// | 01, 02, 09, 28, 77, other two digits | Declined | call bank, try again, rejected |
 /// | anything else | Unknown | not an ISO 8583 code we can read |
 pub(crate) fn error_group(proc_return_code: &str) -> ErrorGroup {
     match proc_return_code {
@@ -578,6 +579,7 @@ pub(crate) fn error_group(proc_return_code: &str) -> ErrorGroup {
         "61" | "65" => ErrorGroup::ExceedsWithdrawalLimit,
         "91" | "96" => ErrorGroup::BankNotAvailable,
         "03" => ErrorGroup::InvalidMerchantOrPos,
+        "99" => ErrorGroup::Unknown,
         code if code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit()) => ErrorGroup::Declined,
         _ => ErrorGroup::Unknown,
     }
@@ -593,6 +595,8 @@ fn error_group_for_error_code(error_code: &str) -> ErrorGroup {
         "CORE-2603" => ErrorGroup::InvalidInstallment,
         // "Girilen kart numarası doğru formatta değildir…", from the 3D gate (P1.6)
         "HPP-1001" => ErrorGroup::InvalidCard,
+        // The issuer's own answer, relayed: read it as the ISO 8583 code it is.
+        code if code.starts_with("ISO8583-") => error_group(&code["ISO8583-".len()..]),
         _ => ErrorGroup::Declined,
     }
 }

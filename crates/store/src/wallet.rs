@@ -1,0 +1,1 @@
+//! Wallet ledger persistence (placeholder).
