@@ -26,6 +26,7 @@ mod render;
 mod reporting;
 mod routing_api;
 mod threeds;
+mod webhooks_api;
 
 use std::sync::Arc;
 
@@ -136,6 +137,12 @@ pub fn router(state: AppState) -> Router {
             get(routing_api::get_settings).put(routing_api::put_settings),
         )
         .route("/merchant/v1/routing/dry-run", post(routing_api::dry_run))
+        .route("/merchant/v1/webhook", put(webhooks_api::set_url))
+        .route("/merchant/v1/webhook/events", get(webhooks_api::events))
+        .route(
+            "/merchant/v1/webhook/events/{id}/resend",
+            post(webhooks_api::resend),
+        )
         .route(
             "/merchant/v1/routing/cost-report",
             get(routing_api::cost_report),

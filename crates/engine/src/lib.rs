@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod refunds;
 pub mod route;
 pub mod threeds;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -45,6 +46,8 @@ pub struct EngineConfig {
     pub threeds_ttl: Duration,
     /// How long a POS rests after repeated technical failures before it is probed again.
     pub pos_rest: Duration,
+    /// First retry delay of a failed webhook delivery (doubles on each failure).
+    pub webhook_backoff: Duration,
 }
 
 impl EngineConfig {
@@ -66,6 +69,7 @@ impl Default for EngineConfig {
             public_url: "http://127.0.0.1:8080".into(),
             threeds_ttl: Duration::from_secs(15 * 60),
             pos_rest: route::POS_REST,
+            webhook_backoff: Duration::from_secs(5),
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct Engine {
     pos_health: std::sync::Mutex<HashMap<i64, route::PosHealth>>,
     /// The vault's card fingerprint key, opened once.
     fingerprint_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// Sends webhooks (timeouts set, no redirects).
+    webhook_client: reqwest::Client,
 }
 
 impl Engine {
@@ -149,6 +155,7 @@ impl Engine {
             merchant_cache: RwLock::default(),
             pos_health: std::sync::Mutex::default(),
             fingerprint_key: tokio::sync::OnceCell::new(),
+            webhook_client: connectors::http::client().unwrap_or_default(),
         }
     }
 

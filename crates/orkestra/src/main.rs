@@ -101,6 +101,16 @@ enum VaultCommand {
 
 #[derive(Subcommand)]
 enum MerchantCommand {
+    /// Change a merchant's settings.
+    Update {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        id: i64,
+        /// Where signed webhook events are posted (empty to stop them).
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
     /// Create a merchant and print its keys as JSON (once: secrets are stored encrypted).
     Create {
         #[command(flatten)]
@@ -315,11 +325,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         create_sandbox(&engine, &base_url, &data_dir(&args.db)).await?;
     }
     let recovery = tokio::spawn(engine.clone().run_recovery());
+    let webhooks = tokio::spawn(engine.clone().run_webhooks());
     tracing::info!(listen = %local, public_url = %base_url, sandbox = args.sandbox, "orkestra listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     recovery.abort();
+    webhooks.abort();
     engine.store().close().await;
     Ok(())
 }
@@ -330,6 +342,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(db) => {
             open_engine(&db, EngineConfig::default()).await?;
             tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Merchant {
+            command:
+                MerchantCommand::Update {
+                    db,
+                    id,
+                    webhook_url,
+                },
+        } => {
+            let engine = open_engine(&db, EngineConfig::default()).await?;
+            if let Some(url) = webhook_url {
+                let url = Some(url.as_str()).filter(|u| !u.is_empty());
+                engine
+                    .set_webhook_url(id, url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            tracing::info!(merchant_id = id, "merchant updated");
             Ok(())
         }
         Command::Merchant {

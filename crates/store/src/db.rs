@@ -1100,6 +1100,28 @@ impl Store {
         if result.rows_affected() == 0 {
             return Ok(false);
         }
+        let (event_type, payload) = if doc.single_item {
+            let tx_id: Option<i64> = sqlx::query(
+                "SELECT id FROM refund_transactions WHERE refund_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(refund_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+            ("REFUND_TX", tx_id.unwrap_or(refund_id).to_string())
+        } else {
+            ("REFUND", refund_id.to_string())
+        };
+        crate::webhooks::enqueue(
+            &mut tx,
+            refund.merchant_id,
+            event_type,
+            status,
+            &payload,
+            now,
+        )
+        .await?;
         sqlx::query(
             "UPDATE refund_transactions SET status = $1, updated_at = $2 WHERE refund_id = $3",
         )
@@ -1366,6 +1388,31 @@ async fn update_payment(
     payment: &PaymentRow,
     now: i64,
 ) -> Result<()> {
+    let previous: Option<String> = sqlx::query("SELECT status FROM payments WHERE id = $1")
+        .bind(payment.id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| row.try_get("status"))
+        .transpose()?;
+    if previous.as_deref() != Some(payment.status.as_str()) {
+        // The merchant hears of the change in the same transaction that makes it.
+        let event = match payment.status.as_str() {
+            "CALLBACK_THREEDS" => Some(("THREEDS_VERIFY", "SUCCESS", payment.id.to_string())),
+            "SUCCESS" | "FAILURE" => Some(
+                match (&payment.checkout_token, payment.payment_source.as_str()) {
+                    (Some(token), "CHECKOUT_FORM" | "PAY_BY_LINK") => {
+                        ("CHECKOUTFORM_AUTH", payment.status.as_str(), token.clone())
+                    }
+                    _ => ("API_AUTH", payment.status.as_str(), payment.id.to_string()),
+                },
+            ),
+            _ => None,
+        };
+        if let Some((event_type, status, payload)) = event {
+            crate::webhooks::enqueue(tx, payment.merchant_id, event_type, status, &payload, now)
+                .await?;
+        }
+    }
     if payment.status == "FAILURE" {
         // The payment failed now: give back the product unit it took (once: only if it
         // was not failed already).

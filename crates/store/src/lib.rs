@@ -14,8 +14,14 @@
 mod db;
 pub mod rows;
 mod wallet;
+pub mod webhooks;
 
 pub use db::{Backend, IdempotencyBegin, SealedValue, Store};
+pub use wallet::{
+    AccountRow, LEDGER_BALANCE_MAX, LedgerDump, NewAccount, NewTransfer, Posting, PostingOutcome,
+    TransferRow, WalletTransactionFilter, WithdrawFilter, WithdrawRow, account_kind,
+    pending_status, ref_kind, transfer_kind,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -76,6 +76,7 @@ impl TestApp {
                 bank_timeout,
                 threeds_ttl,
                 pos_rest: Duration::from_millis(700),
+                webhook_backoff: Duration::from_millis(50),
                 public_url: base.clone(),
                 ..EngineConfig::default()
             },

@@ -18,3 +18,4 @@ mod routing;
 mod secrets;
 mod threeds;
 mod validation;
+mod webhooks;
