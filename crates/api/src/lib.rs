@@ -26,6 +26,7 @@ mod render;
 mod reporting;
 mod routing_api;
 mod threeds;
+mod wallet;
 mod webhooks_api;
 
 use std::sync::Arc;
@@ -161,6 +162,68 @@ pub fn router(state: AppState) -> Router {
             get(products::retrieve)
                 .put(products::update)
                 .delete(products::delete),
+        )
+        .route(
+            "/wallet/v1/members/{member_id}/wallets",
+            post(wallet::create_wallet),
+        )
+        .route(
+            "/wallet/v1/members/{member_id}/wallet",
+            get(wallet::retrieve_member_wallet),
+        )
+        .route(
+            "/wallet/v1/members/{member_id}/wallets/{wallet_id}",
+            put(wallet::update_wallet),
+        )
+        .route(
+            "/wallet/v1/merchants/me/wallet",
+            get(wallet::retrieve_merchant_wallet),
+        )
+        .route(
+            "/wallet/v1/merchants/me/wallet/reset-balance",
+            post(wallet::reset_merchant_wallet),
+        )
+        .route(
+            "/wallet/v1/wallets/{wallet_id}/wallet-transactions",
+            get(wallet::search_wallet_transactions),
+        )
+        .route(
+            "/wallet/v1/remittances/send",
+            post(wallet::send_remittance),
+        )
+        .route(
+            "/wallet/v1/remittances/receive",
+            post(wallet::receive_remittance),
+        )
+        .route(
+            "/wallet/v1/remittances/{id}",
+            get(wallet::retrieve_remittance),
+        )
+        .route(
+            "/wallet/v1/withdraws",
+            post(wallet::create_withdraw).get(wallet::search_withdraws),
+        )
+        .route("/wallet/v1/withdraws/{id}", get(wallet::retrieve_withdraw))
+        .route(
+            "/wallet/v1/withdraws/{id}/cancel",
+            post(wallet::cancel_withdraw),
+        )
+        .route("/payment/v1/deposits", post(wallet::create_deposit))
+        .route(
+            "/payment/v1/deposits/3ds-init",
+            post(wallet::init_3ds_deposit),
+        )
+        .route(
+            "/payment/v1/deposits/3ds-complete",
+            post(wallet::complete_3ds_deposit),
+        )
+        .route(
+            "/payment/v1/wallet-transactions/{id}/refundable-amount",
+            get(wallet::refundable_amount),
+        )
+        .route(
+            "/payment/v1/wallet-transactions/{id}/refunds",
+            post(wallet::refund_wallet_transaction).get(wallet::wallet_transaction_refunds),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -168,6 +168,33 @@ impl OneTimePages {
     }
 }
 
+/// The pages' static files, compiled into the binary (no CDN, no third-party script).
+pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (body, content_type) = match name.as_str() {
+        "orkestra.css" => (
+            include_str!("../assets/orkestra.css"),
+            "text/css; charset=utf-8",
+        ),
+        "checkout.js" => (
+            include_str!("../assets/checkout.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return (StatusCode::NOT_FOUND, "").into_response(),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,31 +227,4 @@ mod tests {
         assert_eq!(pages.take("k").as_deref(), Some("<p>"));
         assert_eq!(pages.take("k"), None);
     }
-}
-
-/// The pages' static files, compiled into the binary (no CDN, no third-party script).
-pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    let (body, content_type) = match name.as_str() {
-        "orkestra.css" => (
-            include_str!("../assets/orkestra.css"),
-            "text/css; charset=utf-8",
-        ),
-        "checkout.js" => (
-            include_str!("../assets/checkout.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => return (StatusCode::NOT_FOUND, "").into_response(),
-    };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }

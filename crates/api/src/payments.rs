@@ -115,20 +115,19 @@ fn card_error(e: CardError) -> ApiError {
 fn card_of(card: Option<CardRequest>) -> Result<CardInput, ApiError> {
     let card = card.ok_or_else(|| ApiError::bad_request("4001", "card is required"))?;
     text_max("card.cardAlias", &card.card_alias, 255)?;
-    if card.card_number.is_none() {
-        if let (Some(user_key), Some(token)) = (card.card_user_key.clone(), card.card_token.clone())
-        {
-            if user_key.len() > 64 || token.len() > 64 {
-                return Err(ApiError::bad_request(
-                    "4002",
-                    "cardUserKey and cardToken are at most 64 characters",
-                ));
-            }
-            return Ok(CardInput::Stored(engine::payments::StoredCardRef {
-                card_user_key: user_key,
-                card_token: token,
-            }));
+    if card.card_number.is_none()
+        && let (Some(user_key), Some(token)) = (card.card_user_key.clone(), card.card_token.clone())
+    {
+        if user_key.len() > 64 || token.len() > 64 {
+            return Err(ApiError::bad_request(
+                "4002",
+                "cardUserKey and cardToken are at most 64 characters",
+            ));
         }
+        return Ok(CardInput::Stored(engine::payments::StoredCardRef {
+            card_user_key: user_key,
+            card_token: token,
+        }));
     }
     let number = card.card_number.as_deref().ok_or_else(|| {
         ApiError::bad_request(
@@ -193,6 +192,55 @@ pub(crate) fn plain_card(
 }
 
 pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment, ApiError> {
+    create_payment_checked(r, true)
+}
+
+/// A `CreatePaymentRequest` with its `walletPrice` (zero for card payments). A payment
+/// paid entirely from the wallet needs no card.
+pub(crate) fn create_payment_with_wallet_of(
+    mut r: CreatePaymentRequest,
+) -> Result<(CreatePayment, MinorUnits), ApiError> {
+    let wallet_price = r.wallet_price.take();
+    let currency: Currency = r
+        .currency
+        .as_deref()
+        .unwrap_or("TRY")
+        .parse()
+        .map_err(|e| money_error("currency", e))?;
+    let wallet = wallet_price
+        .map(|w| {
+            MinorUnits::from_decimal_allow_zero(w, currency)
+                .map_err(|e| money_error("walletPrice", e))
+        })
+        .transpose()?
+        .unwrap_or(MinorUnits::ZERO);
+    if wallet.is_zero() {
+        return Ok((create_payment_checked(r, true)?, wallet));
+    }
+    if r.buyer_member_id.is_none() {
+        return Err(ApiError::bad_request(
+            "4104",
+            "a payment with a walletPrice needs buyerMemberId, the wallet's owner",
+        ));
+    }
+    let paid = r
+        .paid_price
+        .map(|p| MinorUnits::from_decimal(p, currency).map_err(|e| money_error("paidPrice", e)))
+        .transpose()?;
+    if paid.is_some_and(|p| wallet > p) {
+        return Err(ApiError::bad_request(
+            "4104",
+            "walletPrice cannot exceed paidPrice",
+        ));
+    }
+    let card_needed = paid != Some(wallet);
+    Ok((create_payment_checked(r, card_needed)?, wallet))
+}
+
+fn create_payment_checked(
+    r: CreatePaymentRequest,
+    card_needed: bool,
+) -> Result<CreatePayment, ApiError> {
     for (field, value, max) in [
         ("conversationId", &r.conversation_id, 255),
         ("externalId", &r.external_id, 255),
@@ -212,7 +260,7 @@ pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment
     if r.wallet_price.is_some_and(|w| !w.is_zero()) {
         return Err(ApiError::bad_request(
             "4104",
-            "wallet payments are not available yet; walletPrice must be 0",
+            "walletPrice is taken by non-3DS card payments only (POST /payment/v1/card-payments)",
         ));
     }
     if paid_price < price {
@@ -285,9 +333,12 @@ pub(crate) fn create_payment_of(r: CreatePaymentRequest) -> Result<CreatePayment
             "price must equal the sum of the items' prices",
         ));
     }
-    let (card, stored_card, store_card_after_success) = match card_of(r.card)? {
-        CardInput::Raw(card, keep) => (Some(card), None, keep),
-        CardInput::Stored(stored) => (None, Some(stored), None),
+    let (card, stored_card, store_card_after_success) = match r.card {
+        None if !card_needed => (None, None, None),
+        card => match card_of(card)? {
+            CardInput::Raw(card, keep) => (Some(card), None, keep),
+            CardInput::Stored(stored) => (None, Some(stored), None),
+        },
     };
     let routing = match r.routing_options {
         None => engine::payments::RoutingChoice::default(),
@@ -337,13 +388,20 @@ pub async fn create(
     Extension(auth): Extension<Authenticated>,
 ) -> Result<Response, ApiError> {
     let request: CreatePaymentRequest = parse_body(&auth.body)?;
-    let command = create_payment_of(request)?;
+    let (command, wallet_price) = create_payment_with_wallet_of(request)?;
     check_buyer(&state, auth.merchant.id, command.buyer_member_id).await?;
-    let view = state
-        .engine
-        .create_payment(auth.merchant.id, command)
-        .await?;
-    let body = render::payment(&view, state.engine.config().zone);
+    let view = if wallet_price.is_zero() {
+        state
+            .engine
+            .create_payment(auth.merchant.id, command)
+            .await?
+    } else {
+        state
+            .engine
+            .create_wallet_payment(auth.merchant.id, command, wallet_price)
+            .await?
+    };
+    let body = render_payment(&state, &view).await?;
     if view.payment.status == PaymentStatus::Waiting.as_str() {
         // The bank has not answered yet; the status inquiry will settle it.
         return Ok((
@@ -385,7 +443,31 @@ pub async fn retrieve(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "payment")?;
     let view = state.engine.payment_view(auth.merchant.id, id).await?;
-    Ok(data(render::payment(&view, state.engine.config().zone)))
+    Ok(data(render_payment(&state, &view).await?))
+}
+
+/// `PaymentResponse`, with the wallet part of a wallet or card-and-wallet payment.
+pub(crate) async fn render_payment(
+    state: &AppState,
+    view: &engine::payments::PaymentView,
+) -> Result<Value, ApiError> {
+    let mut body = render::payment(view, state.engine.config().zone);
+    let wallet_price = state.engine.payment_wallet_price(&view.payment).await?;
+    if wallet_price > 0 {
+        let currency = view.payment.currency.as_str();
+        body["walletPrice"] = crate::json::money(wallet_price, currency);
+        if view.payment.doc.payment_type == engine::wallet::PAYMENT_TYPE_WALLET {
+            body["paymentProvider"] = Value::from("CG_WALLET");
+        }
+        let paid: Vec<i64> = view.items.iter().map(|i| i.paid_price_minor).collect();
+        let parts = engine::payments::split_paid_price(wallet_price, &paid);
+        if let Some(items) = body["paymentTransactions"].as_array_mut() {
+            for (item, part) in items.iter_mut().zip(parts) {
+                item["walletPrice"] = crate::json::money(part, currency);
+            }
+        }
+    }
+    Ok(body)
 }
 
 #[derive(Debug, Deserialize)]

@@ -64,7 +64,33 @@ pub async fn refund_payment(
             destination(&r.refund_destination_type)?,
         )
         .await?;
-    Ok(data(render::refund(&view, state.engine.config().zone)))
+    Ok(data(refund_body(&view, state.engine.config().zone)))
+}
+
+/// A refund into a wallet moved no bank money: its whole amount is `refundWalletPrice`.
+fn wallet_prices(value: &mut serde_json::Value, to_wallet: bool) {
+    if !to_wallet {
+        return;
+    }
+    let price = value["refundPrice"].clone();
+    value["refundWalletPrice"] = price;
+    value["refundBankPrice"] = serde_json::json!(0);
+    if let Some(items) = value["paymentTransactionRefunds"].as_array_mut() {
+        for item in items {
+            wallet_prices(item, true);
+        }
+    }
+}
+
+fn to_wallet(refund: &store::rows::RefundRow) -> bool {
+    refund.doc.refund_destination_type == RefundDestinationType::Wallet.as_str()
+}
+
+/// `PaymentRefundResponse`, wallet refunds included.
+fn refund_body(view: &engine::refunds::RefundView, zone: chrono::FixedOffset) -> serde_json::Value {
+    let mut body = render::refund(view, zone);
+    wallet_prices(&mut body, to_wallet(&view.refund));
+    body
 }
 
 pub async fn refund_transaction(
@@ -113,12 +139,14 @@ pub async fn refund_transaction(
         .transactions
         .first()
         .ok_or_else(|| ApiError::internal("refund without transaction"))?;
-    Ok(data(render::refund_transaction(
+    let mut body = render::refund_transaction(
         transaction,
         Some(&view.refund),
         &view.refund.currency,
         zone,
-    )))
+    );
+    wallet_prices(&mut body, to_wallet(&view.refund));
+    Ok(data(body))
 }
 
 pub async fn retrieve_refund(
@@ -128,7 +156,7 @@ pub async fn retrieve_refund(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "refund")?;
     let view = state.engine.refund_view(auth.merchant.id, id).await?;
-    Ok(data(render::refund(&view, state.engine.config().zone)))
+    Ok(data(refund_body(&view, state.engine.config().zone)))
 }
 
 pub async fn retrieve_refund_transaction(
@@ -154,10 +182,12 @@ pub async fn retrieve_refund_transaction(
         .as_ref()
         .map(|r| r.currency.clone())
         .unwrap_or_else(|| "TRY".into());
-    Ok(data(render::refund_transaction(
+    let mut body = render::refund_transaction(
         &t,
         refund.as_ref(),
         &currency,
         state.engine.config().zone,
-    )))
+    );
+    wallet_prices(&mut body, refund.as_ref().is_some_and(to_wallet));
+    Ok(data(body))
 }

@@ -199,11 +199,10 @@ impl Engine {
             if value.value.is_empty() {
                 continue;
             }
-            if let Some(new_value) = self.master_key.rewrap(&value.value, &value.purpose)? {
-                if self.store.replace_sealed(&value, &new_value).await? {
+            if let Some(new_value) = self.master_key.rewrap(&value.value, &value.purpose)?
+                && self.store.replace_sealed(&value, &new_value).await? {
                     rewrapped += 1;
                 }
-            }
         }
         Ok(rewrapped)
     }

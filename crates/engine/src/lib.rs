@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod refunds;
 pub mod route;
 pub mod threeds;
+pub mod wallet;
 pub mod webhooks;
 
 use std::collections::HashMap;

@@ -18,6 +18,7 @@ use store::rows::{
 };
 
 use crate::route::{RouteRequest, RoutedPos};
+use crate::wallet::{PAYMENT_TYPE_CARD, PAYMENT_TYPE_CARD_AND_WALLET, WalletHold};
 use crate::{Engine, EngineError, Result, new_order_id, validation};
 
 pub const OPERATION_SALE: &str = "sale";
@@ -513,21 +514,63 @@ impl Engine {
         merchant_id: i64,
         request: CreatePayment,
     ) -> Result<PaymentView> {
+        self.create_payment_with(merchant_id, request, None).await
+    }
+
+    /// A card payment, optionally holding money in a wallet while the bank is asked (a
+    /// top-up, or the wallet part of a card-and-wallet payment): the hold is written after
+    /// the payment and before the bank call, and settled where the outcome is applied.
+    pub(crate) async fn create_payment_with(
+        &self,
+        merchant_id: i64,
+        request: CreatePayment,
+        hold: Option<WalletHold>,
+    ) -> Result<PaymentView> {
         let request = self.resolve_stored_card(merchant_id, request).await?;
-        let prepared = self.prepare_payment(merchant_id, &request, false).await?;
+        let mut prepared = self.prepare_payment(merchant_id, &request, false).await?;
         let card = request
             .card
             .as_ref()
             .ok_or_else(|| validation("4001", "card is required"))?;
+        // What the card is charged: all of it, or what the wallet does not pay.
+        let card_amount = match &hold {
+            Some(hold) => {
+                prepared.payment.doc.payment_type = hold.payment_type().to_owned();
+                hold.card_amount(request.paid_price)
+            }
+            None => request.paid_price,
+        };
         let candidates = prepared.route.clone();
         let first = NewAttempt::direct(
             prepared.pos.id,
             prepared.order_id.clone(),
             prepared.operation,
-            request.paid_price.get(),
+            card_amount.get(),
             prepared.now_ms,
         );
         let (payment_id, first_attempt_id) = self.insert_prepared(&prepared, &first).await?;
+        if let Some(hold) = &hold
+            && let Err(error) = self.place_payment_hold(merchant_id, payment_id, hold).await
+        {
+            // The wallet refused (balance, limit): the payment fails before any bank call.
+            tracing::info!(payment_id, %error, "wallet hold refused; the card is not charged");
+            let attempt = self
+                .store
+                .attempt(first_attempt_id)
+                .await?
+                .ok_or(EngineError::NotFound("attempt"))?;
+            self.apply_outcome(
+                &attempt,
+                Outcome::Declined(Decline {
+                    group: ErrorGroup::NotSufficientFunds,
+                    code: String::new(),
+                    message: "the wallet does not cover its part".into(),
+                }),
+                true,
+            )
+            .await?;
+            return Err(error);
+        }
         let kind = prepared.kind;
         let mut last_decline: Option<Decline> = None;
         for (index, routed) in candidates.iter().enumerate() {
@@ -549,7 +592,7 @@ impl Engine {
                             routed.pos.id,
                             order_id.clone(),
                             prepared.operation,
-                            request.paid_price.get(),
+                            card_amount.get(),
                             now,
                         ),
                         self.inquiry_due_after_call(now),
@@ -575,7 +618,7 @@ impl Engine {
                     &AuthorizeRequest {
                         order_id: &order_id,
                         kind,
-                        amount: request.paid_price,
+                        amount: card_amount,
                         currency: request.currency,
                         installment: request.installment,
                         card,
@@ -760,6 +803,10 @@ impl Engine {
         payment.doc.error = Some(error_doc(decline, false));
         payment.doc.order_id = Some(attempt.order_id.clone());
         self.store.update_payment(&payment, self.now_ms()).await?;
+        if payment.doc.payment_type != PAYMENT_TYPE_CARD {
+            self.settle_payment_hold(attempt.merchant_id, attempt.payment_id)
+                .await?;
+        }
         Ok(())
     }
 
@@ -824,7 +871,14 @@ impl Engine {
                     _ => {
                         apply_approval(&mut payment.doc, approval);
                         payment.status = PaymentStatus::Success.as_str().to_owned();
-                        payment.captured_minor = attempt.amount_minor;
+                        // A card-and-wallet payment captured all of it: the card part at
+                        // the bank, the wallet part in the ledger (posted with the hold).
+                        payment.captured_minor =
+                            if payment.doc.payment_type == PAYMENT_TYPE_CARD_AND_WALLET {
+                                payment.paid_price_minor
+                            } else {
+                                attempt.amount_minor
+                            };
                         payment.doc.order_id = Some(attempt.order_id.clone());
                     }
                 }
@@ -859,6 +913,11 @@ impl Engine {
                 attempt_id = attempt.id,
                 "attempt was already resolved; outcome ignored"
             );
+        }
+        if payment.doc.payment_type != PAYMENT_TYPE_CARD {
+            // A top-up or card-and-wallet payment: its wallet hold follows the payment.
+            self.settle_payment_hold(attempt.merchant_id, attempt.payment_id)
+                .await?;
         }
         Ok(())
     }

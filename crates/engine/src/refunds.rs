@@ -12,7 +12,19 @@ use store::rows::{
     ErrorDoc, PaymentRow, RefundDoc, RefundReservation, RefundRow, RefundTransactionRow,
 };
 
+use crate::wallet::{
+    PAYMENT_TYPE_CARD_AND_WALLET, PAYMENT_TYPE_DEPOSIT, PAYMENT_TYPE_WALLET, RefundHold,
+};
 use crate::{Engine, EngineError, Result, validation};
+use ledger::TransferCode;
+
+/// Where a refund goes: into the buyer's wallet when asked, and always for payments paid
+/// (partly) from a wallet; otherwise back through the bank.
+fn refunds_to_wallet(payment: &PaymentRow, destination: Option<RefundDestinationType>) -> bool {
+    destination == Some(RefundDestinationType::Wallet)
+        || payment.doc.payment_type == PAYMENT_TYPE_WALLET
+        || payment.doc.payment_type == PAYMENT_TYPE_CARD_AND_WALLET
+}
 
 pub const BANK_VOID: &str = "void";
 pub const BANK_CREDIT: &str = "credit";
@@ -24,15 +36,17 @@ pub struct RefundView {
 }
 
 impl Engine {
-    fn check_refundable(
+    pub(crate) fn check_refundable(
         &self,
         payment: &PaymentRow,
         destination: Option<RefundDestinationType>,
     ) -> Result<()> {
-        if destination == Some(RefundDestinationType::Wallet) {
+        if destination == Some(RefundDestinationType::Wallet)
+            && payment.phase == PaymentPhase::PreAuth.as_str()
+        {
             return Err(validation(
                 "4301",
-                "refunds to a wallet are not available yet",
+                "a pre-authorisation is cancelled at the bank, not refunded to a wallet",
             ));
         }
         if payment.status != PaymentStatus::Success.as_str() {
@@ -50,7 +64,7 @@ impl Engine {
         Ok(())
     }
 
-    fn same_local_day(&self, payment: &PaymentRow) -> bool {
+    pub(crate) fn same_local_day(&self, payment: &PaymentRow) -> bool {
         let zone = self.config.zone;
         let created = chrono::DateTime::from_timestamp_millis(payment.created_at)
             .map(|t| t.with_timezone(&zone).date_naive());
@@ -94,6 +108,12 @@ impl Engine {
         } else {
             reserve.iter().map(|(_, a)| a).sum()
         };
+        if refunds_to_wallet(&payment, destination) {
+            return self
+                .refund_into_wallet(&payment, reserve, amount, is_void, false, conversation_id)
+                .await;
+        }
+        let hold = self.deposit_refund_hold(&payment).await?;
         let first = self
             .refund(
                 payment.clone(),
@@ -102,14 +122,17 @@ impl Engine {
                 is_void,
                 false,
                 conversation_id.clone(),
+                hold.clone(),
             )
             .await;
         match first {
             // The bank may have settled the day already (its cut-off is not midnight): a
             // refused same-day cancel of a captured payment becomes a refund.
-            Err(EngineError::Declined { .. }) if is_void && !pre_auth => {
+            Err(EngineError::Declined { group, .. })
+                if is_void && !pre_auth && group != ErrorGroup::NotSufficientFunds =>
+            {
                 tracing::info!(payment_id, "cancel refused by the bank; refunding instead");
-                self.refund(payment, reserve, amount, false, false, conversation_id)
+                self.refund(payment, reserve, amount, false, false, conversation_id, hold)
                     .await
             }
             other => other,
@@ -149,6 +172,19 @@ impl Engine {
                 message: "refundPrice exceeds the transaction's refundable amount".into(),
             });
         }
+        if refunds_to_wallet(&payment, destination) {
+            return self
+                .refund_into_wallet(
+                    &payment,
+                    vec![(item.id, refund_price.get())],
+                    refund_price.get(),
+                    false,
+                    true,
+                    conversation_id,
+                )
+                .await;
+        }
+        let hold = self.deposit_refund_hold(&payment).await?;
         self.refund(
             payment,
             vec![(item.id, refund_price.get())],
@@ -156,11 +192,31 @@ impl Engine {
             false,
             true,
             conversation_id,
+            hold,
         )
         .await
     }
 
-    async fn refund(
+    /// A refund of a top-up (`DEPOSIT_PAYMENT`) takes the money back out of the wallet.
+    async fn deposit_refund_hold(&self, payment: &PaymentRow) -> Result<Option<RefundHold>> {
+        if payment.doc.payment_type != PAYMENT_TYPE_DEPOSIT {
+            return Ok(None);
+        }
+        let Some(buyer) = payment.buyer_member_id else {
+            return Ok(None);
+        };
+        let wallet = self.member_wallet(payment.merchant_id, buyer).await?;
+        Ok(Some(RefundHold {
+            wallet,
+            code: TransferCode::RefundDeposit,
+        }))
+    }
+
+    /// Refunds through the bank. With `hold`, the refunded amount is first held in the
+    /// buyer's wallet (a top-up going back to its card): posted once the bank refunded,
+    /// voided otherwise; a wallet that no longer holds the money refuses the refund.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn refund(
         &self,
         payment: PaymentRow,
         reserve: Vec<(i64, i64)>,
@@ -168,6 +224,7 @@ impl Engine {
         is_void: bool,
         single_item: bool,
         conversation_id: Option<String>,
+        hold: Option<RefundHold>,
     ) -> Result<RefundView> {
         let currency: Currency = payment
             .currency
@@ -227,6 +284,28 @@ impl Engine {
                 },
                 other => other.into(),
             })?;
+        if let Some(hold) = &hold
+            && let Err(error) = self
+                .place_refund_hold(payment.merchant_id, refund_id, amount, hold)
+                .await
+        {
+            // The wallet cannot give the money back: nothing goes to the bank.
+            let refund = self
+                .store
+                .refund(payment.merchant_id, refund_id)
+                .await?
+                .ok_or(EngineError::NotFound("refund"))?;
+            self.apply_refund_outcome(
+                &refund,
+                Outcome::Declined(connectors::Decline {
+                    group: ErrorGroup::NotSufficientFunds,
+                    code: String::new(),
+                    message: "the wallet does not hold the amount any more".into(),
+                }),
+            )
+            .await?;
+            return Err(error);
+        }
         let connector = self.connectors.get(family);
         tracing::info!(
             refund_id,
@@ -334,6 +413,8 @@ impl Engine {
         self.store
             .resolve_refund(refund.id, success, &doc, self.now_ms())
             .await?;
+        // A refund that takes money out of a wallet settles its hold with it.
+        self.settle_refund_hold(refund.merchant_id, refund.id).await?;
         Ok(())
     }
 

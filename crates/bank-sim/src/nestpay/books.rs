@@ -412,10 +412,10 @@ impl Books {
         };
         // No CVV at all is a card-on-file (stored card) transaction, which test stores
         // allow; a CVV that is there must be well-formed.
-        if let Some(cvv) = request.non_empty("Cvv2Val") {
-            if !(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()) {
-                return refuse(codes::BAD_CVV);
-            }
+        if let Some(cvv) = request.non_empty("Cvv2Val")
+            && (!(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return refuse(codes::BAD_CVV);
         }
         let (currency, amount, installment) = parse_terms(request, echo)?;
         let payment = Payment {
