@@ -773,7 +773,7 @@ fn error_group_table() {
         ("09", G::Declined),
         ("28", G::Declined),
         ("77", G::Declined),
-        ("99", G::Declined),
+        ("99", G::Unknown),
         ("76", G::Declined),
         ("X1", G::Unknown),
         ("", G::Unknown),
@@ -1436,7 +1436,7 @@ async fn html_page_with_200_is_a_bad_response() {
 }
 
 #[tokio::test]
-async fn unreachable_bank_is_a_transport_error() {
+async fn unreachable_bank_is_refused_before_anything_is_sent() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/fim/api", listener.local_addr().unwrap());
     drop(listener);
@@ -1445,8 +1445,9 @@ async fn unreachable_bank_is_a_transport_error() {
         .authorize(&pos(&url, Duration::from_secs(5)), &sale(&card))
         .await
         .unwrap_err();
-    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
-    assert!(!error.nothing_was_sent());
+    // A refused connection carried nothing: the payment may fail (or move on) at once.
+    assert!(matches!(error, ConnectorError::Unreachable(_)), "{error:?}");
+    assert!(error.nothing_was_sent());
     assert_no_secrets(&error);
 }
 
