@@ -397,7 +397,11 @@ impl Engine {
             threeds_url: format!("{base}{threeds_path}"),
             client_id: row.doc.client_id.clone().unwrap_or_default(),
             terminal_id: row.doc.terminal_id.clone(),
-            username: user.map(|u| u.pos_username.clone()).unwrap_or_default(),
+            // YKB identifies the 3D merchant by its Posnet ID: Craftgate's `posnetId` field.
+            username: match (integrator, row.doc.posnet_id.clone().filter(|p| !p.is_empty())) {
+                (PosIntegrator::Ykb, Some(posnet_id)) => posnet_id,
+                _ => user.map(|u| u.pos_username.clone()).unwrap_or_default(),
+            },
             password: Secret::new(password),
             store_key: credentials.threeds_key.map(Secret::new),
             timeout: self.config.bank_timeout,
