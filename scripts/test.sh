@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Orkestra's whole test suite: unit and integration tests on SQLite and PostgreSQL,
-# then the official Craftgate SDKs (Python 1.0.5, Node 1.0.65) against a running server,
-# on SQLite and PostgreSQL. Installs the SDKs it needs from PyPI and npm.
+# the official Craftgate SDKs (Python 1.0.5, Node 1.0.65) against a running server on
+# SQLite and PostgreSQL, and the pages in headless Chromium. Installs what it needs from
+# PyPI, npm and Debian (chromium).
 #
 #   bash scripts/test.sh            # everything
 #   ORKESTRA_TEST_POSTGRES_URL=...  # PostgreSQL admin URL (default: postgres://postgres@127.0.0.1:5432/postgres)
@@ -12,9 +13,17 @@ cd "$(dirname "$0")/.."
 PG_ADMIN_URL="${ORKESTRA_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 step() { printf '\n==> %s\n' "$*"; }
 
-step "installing the SDK test clients (PyPI, npm)"
+step "installing the test clients (PyPI, npm, Debian's Chromium)"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/sdk/python/requirements.txt
 (cd tests/sdk/node && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+if ! [ -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1
+  fi
+fi
 
 step "building"
 cargo build --workspace --all-targets --locked
@@ -49,3 +58,6 @@ fi
 
 step "Node SDK smoke test"
 node --test tests/sdk/node/
+
+step "browser tests (headless Chromium)"
+(cd tests/browser && node --test)
