@@ -6,6 +6,9 @@
 //! [`router`] (every family under its own path prefix). Families so far:
 //!
 //! * [`nestpay`] — NestPay / EST v3 (Asseco-Payten), under `/nestpay` (`/nestpay/fim/api`).
+//! * [`garanti`] — Garanti BBVA GVPS, under `/garanti` (`/garanti/VPServlet`).
+//! * [`posnet`] — Yapı Kredi PosNet, under `/posnet` (`/posnet/PosnetWebService/XML`).
+//! * [`payfor`] — QNB PayFor (QNB Finansbank, Enpara, Ziraat Katılım), under `/payfor`.
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
