@@ -34,11 +34,11 @@
 //!   inquiry is reported as it failed (timeout, transport, unreadable reply), although the
 //!   operation itself was not sent yet: the engine then asks again, which is harmless.
 //! * `sync_payment`: `agreement` for the plain order reference (`0000…`, 24 characters) and,
-//!   when the bank does not know it, for the 3D one (`TDSC…`); see [`wire::payment_sync`].
+//!   when the bank does not know it, for the 3D one (`TDSC…`); see `wire::payment_sync`.
 //! * `sync_refunds`: YKB has no separate order history; the refunds are the `Return`
-//!   transactions of the same `agreement` reply ([`wire::bank_credits`]).
+//!   transactions of the same `agreement` reply (`wire::bank_credits`).
 //!
-//! Response codes map to error groups in [`wire::error_group`].
+//! Response codes map to error groups in `wire::error_group`.
 
 pub mod crypto;
 pub mod hash;

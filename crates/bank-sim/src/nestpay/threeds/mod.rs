@@ -13,7 +13,7 @@
 //!   `okUrl`/`failUrl` (http or https), and for `3d`/`3d_pay` the card: `pan` (12–19 digits,
 //!   Luhn), `Ecom_Payment_Card_ExpDate_Month`/`Year`, `cv2` (3–4 digits). A failure is
 //!   posted straight back to `failUrl` (an auto-submitting page) with `Response=Error`,
-//!   `ErrorCode` and `ErrMsg` (the [`GateError`](super::codes::GateError) list:
+//!   `ErrorCode` and `ErrMsg` (the [`super::codes::GateError`] list:
 //!   `HPP-1001` bad card number as the real bank (P1.6), `HPP-1002`…`HPP-1011` and
 //!   `HASH_ERROR` for a wrong `hash`, the simulator's choices), signed with the store key
 //!   like every callback — except when the store is unknown (`HPP-1011`, no `HASH`). With no
