@@ -235,15 +235,23 @@ pub async fn search(
         min_created_at: time("minCreatedDate")?,
         max_created_at: time("maxCreatedDate")?,
     };
-    let result = state
+    // Expiry status depends on today: filtered here, over all matching cards, then paged.
+    let all = state
         .engine
         .store()
-        .search_cards(auth.merchant.id, &filter, page)
+        .search_cards(
+            auth.merchant.id,
+            &filter,
+            store::rows::Page {
+                page: 0,
+                size: 10_000,
+            },
+        )
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let wanted_status = text("cardExpiryStatus");
     let today = state.engine.clock().now().with_timezone(&zone).date_naive();
-    let items: Vec<Value> = result
+    let matching: Vec<&StoredCardRow> = all
         .items
         .iter()
         .filter(|c| {
@@ -251,12 +259,19 @@ pub async fn search(
                 .as_deref()
                 .is_none_or(|s| s == expiry_status(c, today))
         })
+        .collect();
+    let total = i64::try_from(matching.len()).unwrap_or(0);
+    let start = usize::try_from(page.page.saturating_mul(page.size))
+        .unwrap_or(usize::MAX)
+        .min(matching.len());
+    let end = start
+        .saturating_add(usize::try_from(page.size).unwrap_or(10))
+        .min(matching.len());
+    let items: Vec<Value> = matching[start..end]
+        .iter()
         .map(|c| render(&state, c))
         .collect();
     Ok(data(crate::render::paged(
-        items,
-        result.page,
-        result.size,
-        result.total_size,
+        items, page.page, page.size, total,
     )))
 }

@@ -76,7 +76,8 @@ pub fn payment(view: &PaymentView, zone: FixedOffset) -> Value {
         "paymentChannel": d.payment_channel,
         "isThreeDs": d.is_three_ds,
         "merchantCommissionRate": rate(&d.merchant_commission_rate),
-        "merchantCommissionRateAmount": Value::Null,
+        // What the shopper paid above the price: the merchant's pass-on of the commission.
+        "merchantCommissionRateAmount": money(p.paid_price_minor - p.price_minor, c),
         "bankCommissionRate": rate(&d.bank_commission_rate),
         "bankCommissionRateAmount": d.bank_commission_minor.map(|m| money(m, c)),
         "paidWithStoredCard": d.paid_with_stored_card,

@@ -213,6 +213,32 @@ fn is_acquirer_side(group: ErrorGroup) -> bool {
     )
 }
 
+/// The bank's commission on what is actually charged (`paidPrice`), rounded half-up once.
+fn commission_minor(
+    rate: Option<rust_decimal::Decimal>,
+    paid_minor: i64,
+    currency: &str,
+) -> Option<i64> {
+    let currency: Currency = currency.parse().ok()?;
+    rate.map(|r| routing::cost_amount(MinorUnits::from_stored(paid_minor), r, currency).get())
+}
+
+fn commission_of(routed: &RoutedPos, payment: &PaymentRow) -> Option<i64> {
+    commission_minor(
+        routed.cost_rate,
+        payment.paid_price_minor,
+        &payment.currency,
+    )
+}
+
+fn commission_of_new(routed: &RoutedPos, payment: &NewPayment) -> Option<i64> {
+    commission_minor(
+        routed.cost_rate,
+        payment.paid_price_minor,
+        &payment.currency,
+    )
+}
+
 /// Writes a POS's identity and cost into a payment.
 fn set_pos(payment: &mut PaymentRow, routed: &RoutedPos) {
     let (bank_id, _) = PosIntegrator::parse(&routed.pos.pos_integrator)
@@ -223,7 +249,7 @@ fn set_pos(payment: &mut PaymentRow, routed: &RoutedPos) {
     payment.doc.pos_alias = Some(routed.pos.alias.clone());
     payment.doc.pos_bank_id = Some(i64::from(bank_id));
     payment.doc.bank_commission_rate = routed.cost_rate.map(|r| r.normalize().to_string());
-    payment.doc.bank_commission_minor = routed.cost_minor;
+    payment.doc.bank_commission_minor = commission_of(routed, payment);
     payment.doc.merchant_commission_rate = Some(routed.merchant_rate.normalize().to_string());
 }
 
@@ -465,7 +491,7 @@ impl Engine {
         payment.doc.routing = Some(explanation);
         if let Some(first) = route.first() {
             payment.doc.bank_commission_rate = first.cost_rate.map(|r| r.normalize().to_string());
-            payment.doc.bank_commission_minor = first.cost_minor;
+            payment.doc.bank_commission_minor = commission_of_new(first, &payment);
             payment.doc.merchant_commission_rate =
                 Some(first.merchant_rate.normalize().to_string());
         }
