@@ -14,8 +14,13 @@
 //!   `RUST_LOG=info,sqlx=warn,api::envelope=debug,connectors=debug` and reports the
 //!   server-side time per payment, split into before, during and after the bank call.
 //!
+//! By default the load is a closed loop (`--concurrency` workers, each sending its next
+//! request when the last one is answered); `--rate R` makes it open (requests start on a
+//! fixed schedule of R per second, at most `--concurrency` in flight).
+//!
 //! Every run is bounded: a fixed request count, a hard time cap (`--max-seconds`), a
-//! per-request timeout, and targets on the loopback interface only.
+//! per-request timeout, and targets on the loopback interface only. Scripts beside this
+//! crate run the whole measurement: `run-matrix.sh`, `profile.sh` (see `BENCHMARKS.md`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -34,6 +39,8 @@ use sha2::{Digest, Sha256};
 const CONCURRENCY_MAX: usize = 1_000;
 const REQUESTS_MAX: usize = 1_000_000;
 const SECONDS_MAX: u64 = 3_600;
+/// How late tokio's timer (1 ms wheel) may wake a paced worker without it counting as a stall.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -74,6 +81,11 @@ struct Cli {
     /// Unmeasured requests sent first (opens connections, fills caches).
     #[arg(long, default_value_t = 0)]
     warmup: usize,
+    /// Open loop: start requests on a fixed schedule of this many per second (at most
+    /// `--concurrency` in flight) instead of as fast as answers come back. Latency then
+    /// counts from each request's scheduled time.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Hard cap on the measured phase; workers stop taking requests after it.
     #[arg(long, default_value_t = 120)]
     max_seconds: u64,
@@ -257,19 +269,49 @@ impl Tally {
     }
 }
 
+/// When request `index` is due: at once (closed loop), or on a fixed schedule (`--rate`).
+#[derive(Clone, Copy)]
+struct Pace {
+    started: Instant,
+    rate: Option<f64>,
+}
+
+impl Pace {
+    fn due(&self, index: usize) -> Option<Instant> {
+        let rate = self.rate?;
+        Some(self.started + Duration::from_secs_f64(index as f64 / rate))
+    }
+}
+
 async fn worker(
     target: Arc<Target>,
     next: Arc<AtomicUsize>,
     total: usize,
     deadline: Instant,
+    pace: Pace,
 ) -> Tally {
     let mut tally = Tally::default();
     loop {
-        if Instant::now() >= deadline || next.fetch_add(1, Ordering::Relaxed) >= total {
+        if Instant::now() >= deadline {
             break;
         }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= total {
+            break;
+        }
+        let due = pace.due(index);
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
         let request = target.request();
-        let started = Instant::now();
+        // Paced runs count from the scheduled time when the request left late because every
+        // worker was busy (a stall is not hidden by the requests it delayed: no coordinated
+        // omission), but from the real start when it is only the timer's ~1 ms granularity.
+        let now = Instant::now();
+        let started = match due {
+            Some(due) if now.saturating_duration_since(due) > TIMER_SLACK => due,
+            _ => now,
+        };
         let outcome = match request.send().await {
             Ok(response) => {
                 let status = response.status();
@@ -302,10 +344,12 @@ async fn run_phase(
     concurrency: usize,
     total: usize,
     cap: Duration,
+    rate: Option<f64>,
 ) -> anyhow::Result<(Tally, Duration, bool)> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + cap;
+    let pace = Pace { started, rate };
     let mut handles = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.min(total.max(1)) {
         handles.push(tokio::spawn(worker(
@@ -313,6 +357,7 @@ async fn run_phase(
             next.clone(),
             total,
             deadline,
+            pace,
         )));
     }
     let mut tally = Tally::default();
@@ -408,9 +453,13 @@ async fn load(cli: Cli) -> anyhow::Result<()> {
         bail!("--requests must be 1..={REQUESTS_MAX} (and --warmup at most that)");
     }
     let cap = Duration::from_secs(cli.max_seconds.clamp(1, SECONDS_MAX));
+    let rate = match cli.rate {
+        Some(r) if !(r > 0.0 && r <= 1_000_000.0) => bail!("--rate must be in (0, 1000000]"),
+        r => r,
+    };
     let target = build_target(&cli)?;
     if cli.warmup > 0 {
-        let (warm, _, _) = run_phase(&target, cli.concurrency, cli.warmup, cap).await?;
+        let (warm, _, _) = run_phase(&target, cli.concurrency, cli.warmup, cap, None).await?;
         let failed: u64 = warm
             .outcomes
             .iter()
@@ -421,7 +470,8 @@ async fn load(cli: Cli) -> anyhow::Result<()> {
             eprintln!("warm-up: {failed} of {} requests failed", cli.warmup);
         }
     }
-    let (mut tally, wall, capped) = run_phase(&target, cli.concurrency, cli.requests, cap).await?;
+    let (mut tally, wall, capped) =
+        run_phase(&target, cli.concurrency, cli.requests, cap, rate).await?;
     let answered = tally.latencies_us.len();
     let completed: u64 = tally.outcomes.values().sum();
     let ok = tally.outcomes.get("200").copied().unwrap_or(0);
@@ -430,10 +480,13 @@ async fn load(cli: Cli) -> anyhow::Result<()> {
     let summary = summarise(&mut tally.latencies_us);
     let throughput = completed as f64 / wall.as_secs_f64();
     println!(
-        "mode {:?}  target {}  concurrency {}  requests {}{}",
+        "mode {:?}  target {}  concurrency {}{}  requests {}{}",
         cli.mode,
         target.url,
         cli.concurrency,
+        cli.rate
+            .map(|r| format!("  rate {r}/s"))
+            .unwrap_or_default(),
         completed,
         if capped {
             "  (STOPPED BY TIME CAP)"
@@ -465,6 +518,7 @@ async fn load(cli: Cli) -> anyhow::Result<()> {
             "label": cli.label,
             "mode": format!("{:?}", cli.mode),
             "concurrency": cli.concurrency,
+            "rate": cli.rate,
             "requests": completed,
             "ok": ok,
             "capped": capped,
@@ -541,9 +595,7 @@ fn strip_ansi(line: &str) -> String {
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let at = line.find(name)? + name.len();
     let rest = &line[at..];
-    let end = rest
-        .find(|c: char| c == ' ' || c == '}' || c == ':')
-        .unwrap_or(rest.len());
+    let end = rest.find([' ', '}', ':']).unwrap_or(rest.len());
     Some(rest[..end].trim_matches('"'))
 }
 
@@ -636,8 +688,7 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.mode == Mode::LogStats {
         return log_stats(cli);
     }
@@ -651,4 +702,14 @@ fn main() -> anyhow::Result<()> {
             _ => load(cli).await,
         }
     })
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadgen: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

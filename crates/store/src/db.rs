@@ -870,26 +870,26 @@ impl Store {
 
     /// A payment of this merchant (another merchant's id is simply not found).
     pub async fn payment(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2"
-        ))
-        .bind(id)
-        .bind(merchant_id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref().map(payment_from).transpose()
+        // By primary key alone (the merchant is checked below): PostgreSQL's cached generic
+        // plan for `id AND merchant_id` may pick the merchant index and scan every payment.
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        let payment = row.as_ref().map(payment_from).transpose()?;
+        Ok(payment.filter(|p| p.merchant_id == merchant_id))
     }
 
     /// Reads a payment through the writer, so that it sees a write made an instant ago.
     pub async fn payment_fresh(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2"
-        ))
-        .bind(id)
-        .bind(merchant_id)
-        .fetch_optional(&self.write)
-        .await?;
-        row.as_ref().map(payment_from).transpose()
+        // By primary key alone (the merchant is checked below): PostgreSQL's cached generic
+        // plan for `id AND merchant_id` may pick the merchant index and scan every payment.
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        let payment = row.as_ref().map(payment_from).transpose()?;
+        Ok(payment.filter(|p| p.merchant_id == merchant_id))
     }
 
     pub async fn update_payment(&self, payment: &PaymentRow, now: i64) -> Result<()> {
