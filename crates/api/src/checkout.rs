@@ -62,11 +62,39 @@ struct InitCheckoutRequest {
     buyer_member_id: Option<i64>,
     enabled_installments: Option<Vec<u32>>,
     custom_installments: Option<Vec<CustomInstallmentRequest>>,
+    card_brand_installments: Option<std::collections::BTreeMap<String, Vec<CustomInstallmentRequest>>>,
+    merchant_webhook_url: Option<String>,
     force_three_ds: Option<bool>,
     allow_only_credit_card: Option<bool>,
     ttl: Option<i64>,
     items: Option<Vec<ItemRequest>>,
     routing_options: Option<Value>,
+}
+
+/// `customInstallments`-shaped options; a missing `totalPrice` means `default_total` (when
+/// given) rather than an error.
+fn custom_installments(
+    field: &str,
+    options: Vec<CustomInstallmentRequest>,
+    default_total: Option<MinorUnits>,
+    currency: Currency,
+) -> Result<Vec<CustomInstallment>, ApiError> {
+    options
+        .into_iter()
+        .map(|c| {
+            let number = c.number.ok_or_else(|| {
+                ApiError::bad_request("4001", format!("{field}.number is required"))
+            })?;
+            let total = match (c.total_price, default_total) {
+                (None, Some(total)) => total,
+                (price, _) => amount(&format!("{field}.totalPrice"), price, currency)?,
+            };
+            Ok(CustomInstallment {
+                number,
+                total_price_minor: total.get(),
+            })
+        })
+        .collect()
 }
 
 fn page_lang(query: &HashMap<String, String>, headers: &HeaderMap) -> &'static str {
@@ -151,21 +179,39 @@ pub async fn init(
             "paymentPhase must be AUTH or PRE_AUTH",
         ));
     }
-    let custom = r
-        .custom_installments
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            let number = c.number.ok_or_else(|| {
-                ApiError::bad_request("4001", "customInstallments.number is required")
-            })?;
-            let total = amount("customInstallments.totalPrice", c.total_price, currency)?;
-            Ok(CustomInstallment {
-                number,
-                total_price_minor: total.get(),
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let custom = custom_installments(
+        "customInstallments",
+        r.custom_installments.unwrap_or_default(),
+        None,
+        currency,
+    )?;
+    let mut card_brand_installments = std::collections::BTreeMap::new();
+    for (brand, options) in r.card_brand_installments.unwrap_or_default() {
+        if brand.is_empty() || brand.len() > 50 {
+            return Err(ApiError::bad_request(
+                "4002",
+                "cardBrandInstallments keys must be card brand names",
+            ));
+        }
+        let options = custom_installments(
+            "cardBrandInstallments",
+            options,
+            Some(paid_price),
+            currency,
+        )?;
+        card_brand_installments.insert(brand, options);
+    }
+    let merchant_webhook_url = r.merchant_webhook_url.filter(|u| !u.is_empty());
+    if let Some(url) = &merchant_webhook_url
+        && (!(url.starts_with("https://") || url.starts_with("http://"))
+            || url.len() > 1024
+            || url.contains(char::is_whitespace))
+    {
+        return Err(ApiError::bad_request(
+            "4002",
+            "merchantWebhookUrl must be an http(s) URL",
+        ));
+    }
     crate::payments::check_buyer(&state, auth.merchant.id, r.buyer_member_id).await?;
     let pos_alias = r
         .routing_options
@@ -187,6 +233,8 @@ pub async fn init(
         buyer_member_id: r.buyer_member_id,
         enabled_installments: r.enabled_installments.unwrap_or_else(|| vec![1]),
         custom_installments: custom,
+        card_brand_installments,
+        merchant_webhook_url,
         force_three_ds: r.force_three_ds.unwrap_or(false),
         allow_only_credit_card: r.allow_only_credit_card.unwrap_or(false),
         pos_alias,

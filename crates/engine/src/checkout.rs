@@ -58,6 +58,13 @@ pub struct CheckoutTerms {
     pub buyer_member_id: Option<i64>,
     pub enabled_installments: Vec<u32>,
     pub custom_installments: Vec<CustomInstallment>,
+    /// Installment options per card programme ("Bonus", "World", ...): a card of a listed
+    /// programme is offered these (count and total) instead of `enabled_installments`.
+    #[serde(default)]
+    pub card_brand_installments: std::collections::BTreeMap<String, Vec<CustomInstallment>>,
+    /// Where the token is POSTed (JSON) when a payment on the session ends.
+    #[serde(default)]
+    pub merchant_webhook_url: Option<String>,
     pub force_three_ds: bool,
     pub allow_only_credit_card: bool,
     pub pos_alias: Option<String>,
@@ -115,7 +122,11 @@ impl Engine {
                 "enabledInstallments must be between 1 and 12",
             ));
         }
-        for c in &terms.custom_installments {
+        for c in terms
+            .custom_installments
+            .iter()
+            .chain(terms.card_brand_installments.values().flatten())
+        {
             if !(1..=12).contains(&c.number) || c.total_price_minor < terms.price_minor {
                 return Err(validation(
                     "4103",
@@ -134,6 +145,7 @@ impl Engine {
             expires_at: now + ttl * 1000,
             created_at: now,
             updated_at: now,
+            merchant_webhook_url: terms.merchant_webhook_url.clone(),
         };
         self.store.insert_checkout(&row).await?;
         Ok(row)
@@ -193,10 +205,18 @@ impl Engine {
         let installments_possible = poses.iter().any(|p| {
             p.status == "ACTIVE" && p.currency == terms.currency.code() && p.doc.enable_installment
         });
-        let mut counts: Vec<u32> = if terms.enabled_installments.is_empty() {
-            vec![1]
-        } else {
-            terms.enabled_installments.clone()
+        let brand_options = info.as_ref().and_then(|i| i.card_brand).and_then(|brand| {
+            terms
+                .card_brand_installments
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(brand))
+                .map(|(_, options)| options)
+                .filter(|options| !options.is_empty())
+        });
+        let mut counts: Vec<u32> = match brand_options {
+            Some(options) => options.iter().map(|o| o.number).collect(),
+            None if terms.enabled_installments.is_empty() => vec![1],
+            None => terms.enabled_installments.clone(),
         };
         counts.sort_unstable();
         counts.dedup();
@@ -204,9 +224,10 @@ impl Engine {
             .into_iter()
             .filter(|n| *n == 1 || (credit && installments_possible))
             .map(|n| {
-                let total = terms
-                    .custom_installments
-                    .iter()
+                let total = brand_options
+                    .into_iter()
+                    .flatten()
+                    .chain(&terms.custom_installments)
                     .find(|c| c.number == n)
                     .map(|c| c.total_price_minor)
                     .unwrap_or(terms.paid_price_minor);
@@ -547,6 +568,8 @@ impl Engine {
             buyer_member_id: None,
             enabled_installments,
             custom_installments: Vec::new(),
+            card_brand_installments: Default::default(),
+            merchant_webhook_url: None,
             force_three_ds: doc
                 .get("forceThreeDs")
                 .and_then(|v| v.as_bool())

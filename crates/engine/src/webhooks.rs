@@ -104,10 +104,13 @@ impl Engine {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("merchant not found")?;
-        let url = merchant
-            .webhook_url
-            .filter(|u| !u.is_empty())
-            .ok_or("no webhook URL")?;
+        let url = match &event.target_url {
+            Some(url) => url.clone(),
+            None => merchant
+                .webhook_url
+                .filter(|u| !u.is_empty())
+                .ok_or("no webhook URL")?,
+        };
         let key = self
             .master_key
             .open_str(&merchant.hook_key_sealed, PURPOSE_HOOK_KEY)
@@ -120,13 +123,20 @@ impl Engine {
                     .to_string()
             })
             .unwrap_or_default();
-        let body = serde_json::json!({
-            "eventType": event.event_type,
-            "eventTime": event_time,
-            "eventTimestamp": timestamp,
-            "status": event.status,
-            "payloadId": event.payload_id,
-        });
+        let body = if event.target_url.is_some() {
+            // A checkout's `merchantWebhookUrl` receives the token, as Craftgate sends it;
+            // the merchant retrieves the checkout with it (signed API), so it proves nothing
+            // by itself, but the signature header is sent too.
+            serde_json::json!({ "token": event.payload_id })
+        } else {
+            serde_json::json!({
+                "eventType": event.event_type,
+                "eventTime": event_time,
+                "eventTimestamp": timestamp,
+                "status": event.status,
+                "payloadId": event.payload_id,
+            })
+        };
         let signature = signature(
             &key,
             &event.event_type,

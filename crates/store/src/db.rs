@@ -1412,6 +1412,12 @@ async fn update_payment(
             crate::webhooks::enqueue(tx, payment.merchant_id, event_type, status, &payload, now)
                 .await?;
         }
+        if matches!(payment.status.as_str(), "SUCCESS" | "FAILURE")
+            && let Some(token) = &payment.checkout_token
+        {
+            crate::webhooks::enqueue_checkout_token(tx, token, payment.status.as_str(), now)
+                .await?;
+        }
     }
     if payment.status == "FAILURE" {
         // The payment failed now: give back the product unit it took (once: only if it
@@ -1464,7 +1470,7 @@ async fn update_payment(
 }
 
 const CHECKOUT_COLUMNS: &str =
-    "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at";
+    "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at, merchant_webhook_url";
 const PRODUCT_COLUMNS: &str = "id, merchant_id, token, name, status, price_minor, currency, stock, sold_count, channel, expires_at, doc, created_at, updated_at";
 
 fn checkout_from(row: &AnyRow) -> Result<CheckoutRow> {
@@ -1478,6 +1484,7 @@ fn checkout_from(row: &AnyRow) -> Result<CheckoutRow> {
         expires_at: row.try_get("expires_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        merchant_webhook_url: row.try_get("merchant_webhook_url")?,
     })
 }
 
@@ -1565,7 +1572,7 @@ impl Store {
 
     pub async fn insert_checkout(&self, c: &CheckoutRow) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO checkout_sessions ({CHECKOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO checkout_sessions ({CHECKOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&c.token)
         .bind(c.merchant_id)
@@ -1576,6 +1583,7 @@ impl Store {
         .bind(c.expires_at)
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(c.merchant_webhook_url.as_deref())
         .execute(&self.write)
         .await?;
         Ok(())

@@ -485,6 +485,8 @@ pub struct CheckoutRow {
     pub expires_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Where the token is POSTed when a payment on this session ends (`merchantWebhookUrl`).
+    pub merchant_webhook_url: Option<String>,
 }
 
 /// A pay-by-link product (Craftlink).

@@ -25,9 +25,11 @@ pub struct WebhookEvent {
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub delivered_at: Option<i64>,
+    /// A per-request URL (a checkout's `merchantWebhookUrl`); `None` means the merchant's URL.
+    pub target_url: Option<String>,
 }
 
-const COLUMNS: &str = "id, merchant_id, event_type, status, payload_id, event_time, state, attempts, next_attempt_at, last_error, delivered_at";
+const COLUMNS: &str = "id, merchant_id, event_type, status, payload_id, event_time, state, attempts, next_attempt_at, last_error, delivered_at, target_url";
 
 fn event_from(row: &AnyRow) -> Result<WebhookEvent> {
     Ok(WebhookEvent {
@@ -42,6 +44,7 @@ fn event_from(row: &AnyRow) -> Result<WebhookEvent> {
         next_attempt_at: row.try_get("next_attempt_at")?,
         last_error: row.try_get("last_error")?,
         delivered_at: row.try_get("delivered_at")?,
+        target_url: row.try_get("target_url")?,
     })
 }
 
@@ -66,6 +69,28 @@ pub(crate) async fn enqueue(
     .await?;
     Ok(())
 }
+
+/// Queues the checkout token for the session's own `merchantWebhookUrl`, if it has one.
+pub(crate) async fn enqueue_checkout_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token: &str,
+    status: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO webhook_events (merchant_id, event_type, status, payload_id, event_time, state, attempts, next_attempt_at, target_url) SELECT merchant_id, $1, $2, token, $3, 'pending', 0, $3, merchant_webhook_url FROM checkout_sessions WHERE token = $4 AND merchant_webhook_url IS NOT NULL AND merchant_webhook_url <> ''",
+    )
+    .bind(CHECKOUT_TOKEN_EVENT)
+    .bind(status)
+    .bind(now)
+    .bind(token)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The event type of a token sent to a checkout's `merchantWebhookUrl`.
+pub const CHECKOUT_TOKEN_EVENT: &str = "CHECKOUTFORM_MERCHANT_WEBHOOK";
 
 impl Store {
     pub async fn set_webhook_url(&self, merchant_id: i64, url: Option<&str>) -> Result<()> {

@@ -454,3 +454,85 @@ async fn one_checkout_paid_from_two_tabs_at_once_charges_once() {
         .await;
     assert_eq!(search["data"]["totalSize"], 1);
 }
+
+#[tokio::test]
+async fn card_brand_installments_and_the_merchant_webhook_url() {
+    let app = TestApp::spawn().await;
+    let (hook_url, site) = crate::webhooks::merchant_site(0).await;
+    let mut body = init_body(100.0);
+    body["cardBrandInstallments"] = json!({
+        "World": [{"number": 2, "totalPrice": 104.5}, {"number": 6}],
+    });
+    body["merchantWebhookUrl"] = json!(hook_url);
+    let (status, init) = app
+        .call("POST", "/payment/v1/checkout-payments/init", Some(&body))
+        .await;
+    assert_eq!(status, 200, "{init}");
+    let token = init["data"]["token"].as_str().unwrap().to_owned();
+
+    let options = |bin: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let (status, _, options) =
+                get_page(app, &format!("/checkout/{token}/installments?bin={bin}")).await;
+            assert_eq!(status, 200, "{options}");
+            let options: Value = serde_json::from_str(&options).unwrap();
+            options["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| (o["installment"].as_u64().unwrap(), o["totalPrice"].clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    // A World card gets the World list (its totals, or paidPrice when none is given) ...
+    let world = options("52586400").await;
+    assert_eq!(
+        world.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        vec![2, 6],
+        "{world:?}"
+    );
+    // ... a Bonus card the general enabledInstallments.
+    let bonus = options("40430800").await;
+    assert_eq!(
+        bonus.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        vec![1, 2, 3],
+        "{bonus:?}"
+    );
+    // An installment count outside the card's list is refused.
+    let (status, _) = post_form(
+        &app,
+        &format!("/checkout/{token}/pay"),
+        &card_fields(GOOD_CARD, "3"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, page) = post_form(
+        &app,
+        &format!("/checkout/{token}/pay"),
+        &card_fields(GOOD_CARD, "2"),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let (_, payment) = app
+        .call(
+            "GET",
+            &format!("/payment/v1/checkout-payments/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(payment["data"]["paidPrice"], 104.5);
+
+    // The token reaches merchantWebhookUrl as JSON, through the webhook outbox, even though
+    // the merchant has no webhook URL of its own.
+    assert_eq!(app.engine.deliver_webhooks().await.unwrap(), 1);
+    let received = site.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].1, json!({"token": token}));
+
+    body["merchantWebhookUrl"] = json!("javascript:alert(1)");
+    let (status, _) = app
+        .call("POST", "/payment/v1/checkout-payments/init", Some(&body))
+        .await;
+    assert_eq!(status, 400);
+}

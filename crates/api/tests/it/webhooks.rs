@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::app::{GOOD_CARD, TestApp, payment_body};
 
 #[derive(Clone, Default)]
-struct Receiver {
-    received: Arc<Mutex<Vec<(String, Value)>>>,
+pub struct Receiver {
+    pub received: Arc<Mutex<Vec<(String, Value)>>>,
     failures_left: Arc<Mutex<u32>>,
 }
 
@@ -37,7 +37,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 }
 
 /// A merchant site on loopback that records the webhooks it gets.
-async fn merchant_site(failures: u32) -> (String, Receiver) {
+pub async fn merchant_site(failures: u32) -> (String, Receiver) {
     let receiver = Receiver {
         failures_left: Arc::new(Mutex::new(failures)),
         ..Receiver::default()
