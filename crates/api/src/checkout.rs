@@ -62,7 +62,8 @@ struct InitCheckoutRequest {
     buyer_member_id: Option<i64>,
     enabled_installments: Option<Vec<u32>>,
     custom_installments: Option<Vec<CustomInstallmentRequest>>,
-    card_brand_installments: Option<std::collections::BTreeMap<String, Vec<CustomInstallmentRequest>>>,
+    card_brand_installments:
+        Option<std::collections::BTreeMap<String, Vec<CustomInstallmentRequest>>>,
     merchant_webhook_url: Option<String>,
     force_three_ds: Option<bool>,
     allow_only_credit_card: Option<bool>,
@@ -193,12 +194,8 @@ pub async fn init(
                 "cardBrandInstallments keys must be card brand names",
             ));
         }
-        let options = custom_installments(
-            "cardBrandInstallments",
-            options,
-            Some(paid_price),
-            currency,
-        )?;
+        let options =
+            custom_installments("cardBrandInstallments", options, Some(paid_price), currency)?;
         card_brand_installments.insert(brand, options);
     }
     let merchant_webhook_url = r.merchant_webhook_url.filter(|u| !u.is_empty());

@@ -207,7 +207,16 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
     let started = std::time::Instant::now();
-    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
+    // A NUL in a path or query parameter would reach the database's text parameters.
+    let nul_in_uri = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"));
+    let mut response = if nul_in_uri {
+        crate::json::nul_refused().into_response()
+    } else {
+        tracing::Instrument::instrument(next.run(request), span).await
+    };
     let status = response.status();
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         if let Some(cause) = &error.cause {

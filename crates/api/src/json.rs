@@ -16,6 +16,9 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("4000", "request body is required"));
     }
+    if has_escaped_nul(body) {
+        return Err(nul_refused());
+    }
     serde_json::from_slice(body).map_err(|e| {
         let message = match e.classify() {
             serde_json::error::Category::Data => format!("invalid request: {e}"),
@@ -23,6 +26,29 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::bad_request("4000", message)
     })
+}
+
+/// The error for text holding a NUL character: no field needs one, and PostgreSQL cannot
+/// store it (the insert would fail as a server error after validation).
+pub fn nul_refused() -> ApiError {
+    ApiError::bad_request("4000", "text fields cannot contain NUL characters")
+}
+
+/// Whether a JSON text holds `\u0000` inside a string (raw NUL bytes are invalid JSON and
+/// fail parsing anyway). A `\\u0000` (an escaped backslash, then text) does not count.
+fn has_escaped_nul(body: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, byte) in body.iter().enumerate() {
+        if *byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && body[i..].starts_with(b"u0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// Accepts a JSON number (kept exact) or a numeric string.
@@ -132,6 +158,15 @@ pub fn text_max(field: &str, value: &Option<String>, max: usize) -> Result<(), A
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn escaped_nul_is_found_only_inside_an_escape() {
+        assert!(has_escaped_nul(br#"{"a":"x\u0000"}"#));
+        assert!(has_escaped_nul(br#"{"a":"\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a":"\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a":"u0000"}"#));
+        assert!(parse_body::<Value>(br#"{"conversationId":"\u0000"}"#).is_err());
+    }
 
     #[derive(Debug, Deserialize)]
     struct Probe {

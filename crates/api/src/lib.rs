@@ -187,10 +187,7 @@ pub fn router(state: AppState) -> Router {
             "/wallet/v1/wallets/{wallet_id}/wallet-transactions",
             get(wallet::search_wallet_transactions),
         )
-        .route(
-            "/wallet/v1/remittances/send",
-            post(wallet::send_remittance),
-        )
+        .route("/wallet/v1/remittances/send", post(wallet::send_remittance))
         .route(
             "/wallet/v1/remittances/receive",
             post(wallet::receive_remittance),

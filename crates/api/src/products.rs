@@ -134,12 +134,13 @@ fn apply(
         product.expires_at = Some(at.timestamp_millis());
     }
     if let Some(installments) = &r.enabled_installments
-        && (installments.is_empty() || installments.iter().any(|n| !(1..=12).contains(n))) {
-            return Err(ApiError::bad_request(
-                "4103",
-                "enabledInstallments must be between 1 and 12",
-            ));
-        }
+        && (installments.is_empty() || installments.iter().any(|n| !(1..=12).contains(n)))
+    {
+        return Err(ApiError::bad_request(
+            "4103",
+            "enabledInstallments must be between 1 and 12",
+        ));
+    }
     if !product.doc.is_object() {
         product.doc = json!({});
     }

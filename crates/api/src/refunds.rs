@@ -139,12 +139,8 @@ pub async fn refund_transaction(
         .transactions
         .first()
         .ok_or_else(|| ApiError::internal("refund without transaction"))?;
-    let mut body = render::refund_transaction(
-        transaction,
-        Some(&view.refund),
-        &view.refund.currency,
-        zone,
-    );
+    let mut body =
+        render::refund_transaction(transaction, Some(&view.refund), &view.refund.currency, zone);
     wallet_prices(&mut body, to_wallet(&view.refund));
     Ok(data(body))
 }
@@ -182,12 +178,8 @@ pub async fn retrieve_refund_transaction(
         .as_ref()
         .map(|r| r.currency.clone())
         .unwrap_or_else(|| "TRY".into());
-    let mut body = render::refund_transaction(
-        &t,
-        refund.as_ref(),
-        &currency,
-        state.engine.config().zone,
-    );
+    let mut body =
+        render::refund_transaction(&t, refund.as_ref(), &currency, state.engine.config().zone);
     wallet_prices(&mut body, refund.as_ref().is_some_and(to_wallet));
     Ok(data(body))
 }

@@ -31,8 +31,8 @@ use crate::json::{
     text_max,
 };
 use crate::payments::{CreatePaymentRequest, create_payment_of};
-use crate::reporting::page_of;
 use crate::render;
+use crate::reporting::page_of;
 
 /// A money value that may be negative (balances within a negative limit, debits).
 fn signed_money(minor: i64, currency: &str) -> Value {
@@ -87,7 +87,13 @@ fn wallet_transaction(t: &TransferRow, wallet_id: i64, zone: FixedOffset) -> Val
         "createdDate": local_datetime(tr.created_at, zone),
         "walletTransactionType": code_name(tr.code),
         "amount": signed_money(amount, &tr.currency),
-        "transactionId": tr.ref_id,
+        // What the movement belongs to: the payment, refund or withdrawal; a remittance is
+        // its own transaction.
+        "transactionId": if tr.ref_kind.as_deref() == Some(store::ref_kind::REMITTANCE) {
+            Some(t.seq)
+        } else {
+            tr.ref_id
+        },
         "walletId": wallet_id,
     })
 }
@@ -530,7 +536,13 @@ fn deposit_request(body: &[u8]) -> Result<(CreatePaymentRequest, Option<String>)
         .get("callbackUrl")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    for field in ["paidPrice", "walletPrice", "items", "paymentPhase", "installment"] {
+    for field in [
+        "paidPrice",
+        "walletPrice",
+        "items",
+        "paymentPhase",
+        "installment",
+    ] {
         object.remove(field);
     }
     object.insert("paidPrice".into(), price.clone());
@@ -719,7 +731,9 @@ pub async fn refundable_amount(
         .engine
         .wallet_transaction_refundable(auth.merchant.id, id)
         .await?;
-    Ok(data(json!({"refundableAmount": signed_money(amount, &currency)})))
+    Ok(data(
+        json!({"refundableAmount": signed_money(amount, &currency)}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -200,9 +200,10 @@ impl Engine {
                 continue;
             }
             if let Some(new_value) = self.master_key.rewrap(&value.value, &value.purpose)?
-                && self.store.replace_sealed(&value, &new_value).await? {
-                    rewrapped += 1;
-                }
+                && self.store.replace_sealed(&value, &new_value).await?
+            {
+                rewrapped += 1;
+            }
         }
         Ok(rewrapped)
     }

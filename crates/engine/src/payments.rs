@@ -830,8 +830,8 @@ impl Engine {
         payment.doc.order_id = Some(attempt.order_id.clone());
         self.store.update_payment(&payment, self.now_ms()).await?;
         if payment.doc.payment_type != PAYMENT_TYPE_CARD {
-            self.settle_payment_hold(attempt.merchant_id, attempt.payment_id)
-                .await?;
+            self.follow_payment_hold(attempt.merchant_id, attempt.payment_id)
+                .await;
         }
         Ok(())
     }
@@ -942,8 +942,8 @@ impl Engine {
         }
         if payment.doc.payment_type != PAYMENT_TYPE_CARD {
             // A top-up or card-and-wallet payment: its wallet hold follows the payment.
-            self.settle_payment_hold(attempt.merchant_id, attempt.payment_id)
-                .await?;
+            self.follow_payment_hold(attempt.merchant_id, attempt.payment_id)
+                .await;
         }
         Ok(())
     }

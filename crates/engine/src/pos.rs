@@ -398,7 +398,10 @@ impl Engine {
             client_id: row.doc.client_id.clone().unwrap_or_default(),
             terminal_id: row.doc.terminal_id.clone(),
             // YKB identifies the 3D merchant by its Posnet ID: Craftgate's `posnetId` field.
-            username: match (integrator, row.doc.posnet_id.clone().filter(|p| !p.is_empty())) {
+            username: match (
+                integrator,
+                row.doc.posnet_id.clone().filter(|p| !p.is_empty()),
+            ) {
                 (PosIntegrator::Ykb, Some(posnet_id)) => posnet_id,
                 _ => user.map(|u| u.pos_username.clone()).unwrap_or_default(),
             },

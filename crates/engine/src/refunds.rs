@@ -132,8 +132,16 @@ impl Engine {
                 if is_void && !pre_auth && group != ErrorGroup::NotSufficientFunds =>
             {
                 tracing::info!(payment_id, "cancel refused by the bank; refunding instead");
-                self.refund(payment, reserve, amount, false, false, conversation_id, hold)
-                    .await
+                self.refund(
+                    payment,
+                    reserve,
+                    amount,
+                    false,
+                    false,
+                    conversation_id,
+                    hold,
+                )
+                .await
             }
             other => other,
         }
@@ -414,7 +422,7 @@ impl Engine {
             .resolve_refund(refund.id, success, &doc, self.now_ms())
             .await?;
         // A refund that takes money out of a wallet settles its hold with it.
-        self.settle_refund_hold(refund.merchant_id, refund.id).await?;
+        self.follow_refund_hold(refund.merchant_id, refund.id).await;
         Ok(())
     }
 

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: VaultCommand,
     },
+    /// The wallet ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Run the bank simulators alone (each family under its own path prefix).
     Sim {
         #[arg(long, env = "ORKESTRA_SIM_LISTEN", default_value = "127.0.0.1:9090")]
@@ -96,6 +101,22 @@ enum VaultCommand {
     RotateKey {
         #[command(flatten)]
         db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Proves the books: replays every transfer, checks that debits equal credits per
+    /// currency and that every stored balance and pending status matches its entries.
+    /// Exits non-zero on any violation.
+    Verify {
+        /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+        #[arg(
+            long,
+            env = "ORKESTRA_DATABASE_URL",
+            default_value = "sqlite://orkestra-data/orkestra.db"
+        )]
+        database_url: String,
     },
 }
 
@@ -232,24 +253,92 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// The sandbox merchant's POSes point at the in-process simulator's NestPay stores.
-const SANDBOX_POSES: [(&str, domain::enums::PosIntegrator, &str, &str, &str, &str); 2] = [
-    (
-        "Sandbox İşbank",
-        domain::enums::PosIntegrator::Isbank,
-        "100200127",
-        "ORKESTRA",
-        "ORKESTRA1",
-        "SANDBOXKEY1",
-    ),
-    (
-        "Sandbox Halkbank",
-        domain::enums::PosIntegrator::Halkbank,
-        "100200128",
-        "ORKESTRA2",
-        "ORKESTRA2",
-        "SANDBOXKEY2",
-    ),
+/// One sandbox POS: a terminal the in-process simulator preloads.
+struct SandboxPos {
+    name: &'static str,
+    integrator: domain::enums::PosIntegrator,
+    /// Starts `ACTIVE`; the others start `PASSIVE` so the default routing stays on the two
+    /// NestPay POSes until the operator turns another family on.
+    active: bool,
+    /// The simulator's API and 3D gate paths, under the server's own `/sim`.
+    path: &'static str,
+    threeds_path: &'static str,
+    client_id: &'static str,
+    terminal_id: Option<&'static str>,
+    /// YKB's Posnet ID (its 3D merchant id).
+    posnet_id: Option<&'static str>,
+    user: &'static str,
+    password: &'static str,
+    /// Store key / ENCKEY / MerchantPass.
+    threeds_key: &'static str,
+}
+
+const SANDBOX_POSES: [SandboxPos; 5] = [
+    SandboxPos {
+        name: "Sandbox İşbank",
+        integrator: domain::enums::PosIntegrator::Isbank,
+        active: true,
+        path: "/sim/nestpay/fim/api",
+        threeds_path: "/sim/nestpay/fim/est3Dgate",
+        client_id: "100200127",
+        terminal_id: None,
+        posnet_id: None,
+        user: "ORKESTRA",
+        password: "ORKESTRA1",
+        threeds_key: "SANDBOXKEY1",
+    },
+    SandboxPos {
+        name: "Sandbox Halkbank",
+        integrator: domain::enums::PosIntegrator::Halkbank,
+        active: true,
+        path: "/sim/nestpay/fim/api",
+        threeds_path: "/sim/nestpay/fim/est3Dgate",
+        client_id: "100200128",
+        terminal_id: None,
+        posnet_id: None,
+        user: "ORKESTRA2",
+        password: "ORKESTRA2",
+        threeds_key: "SANDBOXKEY2",
+    },
+    SandboxPos {
+        name: "Sandbox Garanti BBVA",
+        integrator: domain::enums::PosIntegrator::Garanti,
+        active: false,
+        path: "/sim/garanti/VPServlet",
+        threeds_path: "/sim/garanti/servlet/gt3dengine",
+        client_id: "7000680",
+        terminal_id: Some("30691299"),
+        posnet_id: None,
+        user: "PROVAUT",
+        password: "ORKESTRA-G2",
+        threeds_key: "SANDBOXKEYG2",
+    },
+    SandboxPos {
+        name: "Sandbox Yapı Kredi",
+        integrator: domain::enums::PosIntegrator::Ykb,
+        active: false,
+        path: "/sim/posnet/PosnetWebService/XML",
+        threeds_path: "/sim/posnet/3DSWebService/YKBPaymentService",
+        client_id: "6706598330",
+        terminal_id: Some("67005560"),
+        posnet_id: Some("27430"),
+        user: "27430",
+        password: "unused",
+        threeds_key: "12,34,56,78,90,12,34,56",
+    },
+    SandboxPos {
+        name: "Sandbox QNB",
+        integrator: domain::enums::PosIntegrator::Finansbank,
+        active: false,
+        path: "/sim/payfor/Gateway/XMLGate.aspx",
+        threeds_path: "/sim/payfor/Gateway/Default.aspx",
+        client_id: "085300000009705",
+        terminal_id: None,
+        posnet_id: None,
+        user: "ORKESTRA_API_KULLANICI",
+        password: "ORKESTRA1",
+        threeds_key: "SANDBOXKEY5",
+    },
 ];
 
 async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::Result<()> {
@@ -259,26 +348,31 @@ async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::
     let merchant = engine
         .create_merchant("Sandbox Merchant", None, None)
         .await?;
-    for (order, (name, integrator, client_id, user, password, store_key)) in
-        SANDBOX_POSES.into_iter().enumerate()
-    {
+    for (order, pos) in SANDBOX_POSES.into_iter().enumerate() {
         engine
             .create_pos(
                 merchant.merchant_id,
                 PosInput {
-                    name: Some(name.into()),
-                    pos_integrator: Some(integrator),
+                    name: Some(pos.name.into()),
+                    status: Some(if pos.active {
+                        domain::enums::PosStatus::Active
+                    } else {
+                        domain::enums::PosStatus::Passive
+                    }),
+                    pos_integrator: Some(pos.integrator),
                     currency: Some(domain::money::Currency::Try),
                     order_number: Some(i64::try_from(order).unwrap_or(0) + 1),
                     hostname: Some(base_url.to_owned()),
-                    path: Some("/sim/nestpay/fim/api".into()),
-                    threeds_path: Some("/sim/nestpay/fim/est3Dgate".into()),
-                    client_id: Some(client_id.into()),
-                    threeds_key: Some(store_key.into()),
+                    path: Some(pos.path.into()),
+                    threeds_path: Some(pos.threeds_path.into()),
+                    client_id: Some(pos.client_id.into()),
+                    terminal_id: pos.terminal_id.map(str::to_owned),
+                    posnet_id: pos.posnet_id.map(str::to_owned),
+                    threeds_key: Some(pos.threeds_key.into()),
                     enable_installment: Some(true),
                     users: Some(vec![PosUserInput {
-                        pos_username: Some(user.into()),
-                        pos_password: Some(password.into()),
+                        pos_username: Some(pos.user.into()),
+                        pos_password: Some(pos.password.into()),
                         ..PosUserInput::default()
                     }]),
                     ..PosInput::default()
@@ -325,14 +419,55 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         create_sandbox(&engine, &base_url, &data_dir(&args.db)).await?;
     }
     let recovery = tokio::spawn(engine.clone().run_recovery());
+    // Wallet holds left pending by a crash (or settled elsewhere) are posted or voided now
+    // and then periodically.
+    if let Err(error) = engine.settle_wallet_holds().await {
+        tracing::warn!(%error, "wallet settlement at start-up failed; the periodic task retries");
+    }
+    let wallet_settlement = tokio::spawn(engine.clone().run_wallet_settlement());
     let webhooks = tokio::spawn(engine.clone().run_webhooks());
     tracing::info!(listen = %local, public_url = %base_url, sandbox = args.sandbox, "orkestra listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     recovery.abort();
+    wallet_settlement.abort();
     webhooks.abort();
     engine.store().close().await;
+    Ok(())
+}
+
+/// `orkestra ledger verify`: prints a summary; fails on any broken invariant.
+async fn verify_ledger(database_url: &str) -> anyhow::Result<()> {
+    let store = store::Store::connect(database_url)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    let report = engine::wallet::verify_ledger(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.close().await;
+    #[allow(clippy::print_stdout)] // the command's output is the summary
+    {
+        println!(
+            "ledger: {} accounts, {} transfers, {} pending",
+            report.accounts, report.transfers, report.pending_open
+        );
+        for (currency, debits, credits) in &report.posted_totals {
+            println!(
+                "  {currency}: posted debits {debits}, posted credits {credits} (minor units)"
+            );
+        }
+        for violation in &report.violations {
+            println!("VIOLATION: {violation}");
+        }
+        if report.violations.is_empty() {
+            println!("OK: debits equal credits and every balance matches its entries");
+        }
+    }
+    if !report.violations.is_empty() {
+        bail!("{} ledger invariant violation(s)", report.violations.len());
+    }
     Ok(())
 }
 
@@ -397,6 +532,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Ledger {
+            command: LedgerCommand::Verify { database_url },
+        } => verify_ledger(&database_url).await,
         Command::Sim { listen } => {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await

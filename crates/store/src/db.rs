@@ -872,10 +872,12 @@ impl Store {
     pub async fn payment(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
         // By primary key alone (the merchant is checked below): PostgreSQL's cached generic
         // plan for `id AND merchant_id` may pick the merchant index and scan every payment.
-        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
         let payment = row.as_ref().map(payment_from).transpose()?;
         Ok(payment.filter(|p| p.merchant_id == merchant_id))
     }
@@ -884,10 +886,12 @@ impl Store {
     pub async fn payment_fresh(&self, merchant_id: i64, id: i64) -> Result<Option<PaymentRow>> {
         // By primary key alone (the merchant is checked below): PostgreSQL's cached generic
         // plan for `id AND merchant_id` may pick the merchant index and scan every payment.
-        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.write)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
         let payment = row.as_ref().map(payment_from).transpose()?;
         Ok(payment.filter(|p| p.merchant_id == merchant_id))
     }
@@ -1431,9 +1435,10 @@ async fn update_payment(
         .await?;
     }
     if payment.status == "FAILURE"
-        && let Some(token) = &payment.checkout_token {
-            // A failed try frees its checkout for another card (if it held it).
-            sqlx::query(
+        && let Some(token) = &payment.checkout_token
+    {
+        // A failed try frees its checkout for another card (if it held it).
+        sqlx::query(
                 "UPDATE checkout_sessions SET status = 'ACTIVE', updated_at = $1 WHERE token = $2 AND status = 'PROCESSING' AND (payment_id IS NULL OR payment_id = $3)",
             )
             .bind(now)
@@ -1441,10 +1446,11 @@ async fn update_payment(
             .bind(payment.id)
             .execute(&mut **tx)
             .await?;
-        }
+    }
     if payment.status == "SUCCESS"
-        && let Some(token) = &payment.checkout_token {
-            sqlx::query(
+        && let Some(token) = &payment.checkout_token
+    {
+        sqlx::query(
                 "UPDATE checkout_sessions SET status = 'COMPLETED', payment_id = $1, updated_at = $2 WHERE token = $3 AND status IN ('ACTIVE', 'PROCESSING')",
             )
             .bind(payment.id)
@@ -1452,7 +1458,7 @@ async fn update_payment(
             .bind(token)
             .execute(&mut **tx)
             .await?;
-        }
+    }
     sqlx::query(
         "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7 WHERE id = $8",
     )
@@ -1469,8 +1475,7 @@ async fn update_payment(
     Ok(())
 }
 
-const CHECKOUT_COLUMNS: &str =
-    "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at, merchant_webhook_url";
+const CHECKOUT_COLUMNS: &str = "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at, merchant_webhook_url";
 const PRODUCT_COLUMNS: &str = "id, merchant_id, token, name, status, price_minor, currency, stock, sold_count, channel, expires_at, doc, created_at, updated_at";
 
 fn checkout_from(row: &AnyRow) -> Result<CheckoutRow> {

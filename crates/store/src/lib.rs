@@ -18,9 +18,9 @@ pub mod webhooks;
 
 pub use db::{Backend, IdempotencyBegin, SealedValue, Store};
 pub use wallet::{
-    AccountRow, LEDGER_BALANCE_MAX, LedgerDump, NewAccount, NewTransfer, Posting, PostingOutcome,
-    TransferRow, WalletTransactionFilter, WithdrawFilter, WithdrawRow, account_kind,
-    pending_status, ref_kind, transfer_kind,
+    AccountRow, BalanceChange, LEDGER_BALANCE_MAX, LedgerBatch, LedgerDump, NewAccount,
+    NewTransfer, Posting, PostingOutcome, TransferRow, WalletTransactionFilter, WithdrawFilter,
+    WithdrawRow, account_kind, pending_status, ref_kind, transfer_kind,
 };
 
 #[derive(Debug, thiserror::Error)]

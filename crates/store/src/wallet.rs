@@ -119,6 +119,10 @@ pub struct Posting {
     pub transfer: NewTransfer,
     pub pending_delta: i64,
     pub posted_delta: i64,
+    /// A stricter negative amount limit for this debit only (`Some(0)`: only money the
+    /// wallet holds, as withdrawals and refunds to a card need); the account's own limit
+    /// applies when it is lower.
+    pub debit_limit_cap: Option<i64>,
 }
 
 impl Posting {
@@ -192,8 +196,7 @@ pub struct WithdrawFilter {
     pub max_created: Option<i64>,
 }
 
-/// Everything `orkestra ledger verify` checks, read in one snapshot-free pass (run it on a
-/// quiet ledger, or accept that a transfer committed mid-read shows as a mismatch).
+/// Everything `orkestra ledger verify` checks.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerDump {
     pub accounts: Vec<AccountRow>,
@@ -320,7 +323,8 @@ pub(crate) async fn post_in(conn: &mut AnyConnection, p: &Posting) -> Result<Pos
             sqlx::query(
                 "UPDATE ledger_accounts SET debits_pending = debits_pending + $1, debits_posted = debits_posted + $2, updated_at = $3 \
                  WHERE id = $4 AND merchant_id = $5 AND currency = $6 \
-                 AND (negative_amount_limit IS NULL OR $7 <= 0 OR credits_posted - debits_posted - debits_pending + negative_amount_limit >= $7) \
+                 AND (negative_amount_limit IS NULL OR $7 <= 0 OR credits_posted - debits_posted - debits_pending \
+                      + (CASE WHEN $8 < negative_amount_limit THEN $8 ELSE negative_amount_limit END) >= $7) \
                  AND debits_pending + $1 BETWEEN 0 AND 1000000000000000000 \
                  AND debits_posted + $2 BETWEEN 0 AND 1000000000000000000",
             )
@@ -331,6 +335,7 @@ pub(crate) async fn post_in(conn: &mut AnyConnection, p: &Posting) -> Result<Pos
             .bind(t.merchant_id)
             .bind(&t.currency)
             .bind(increase)
+            .bind(p.debit_limit_cap.unwrap_or(LEDGER_BALANCE_MAX))
             .execute(&mut *conn)
             .await?
         } else {
@@ -369,12 +374,188 @@ pub(crate) async fn post_in(conn: &mut AnyConnection, p: &Posting) -> Result<Pos
     Ok(PostingOutcome::Applied { seq })
 }
 
+/// Rows per `IN (…)` list or multi-row statement, at most: far below both databases'
+/// parameter limits (SQLite 32,766, PostgreSQL 65,535).
+const IN_CHUNK: usize = 256;
+
+/// Splits `items` (not empty) into chunks of at most [`IN_CHUNK`], each padded to a power
+/// of two by repeating its last element (harmless in an `IN (…)` list), so that lookups of
+/// any size use a few distinct statement texts that the statement and plan caches reuse.
+fn in_chunks<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    items
+        .chunks(IN_CHUNK)
+        .map(|chunk| {
+            let mut padded = chunk.to_vec();
+            if let Some(last) = chunk.last() {
+                padded.resize(chunk.len().next_power_of_two(), last.clone());
+            }
+            padded
+        })
+        .collect()
+}
+
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An account's balances before and after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceChange {
+    pub account_id: i64,
+    /// `[debits_pending, debits_posted, credits_pending, credits_posted]` as read.
+    pub before: [i64; 4],
+    pub after: [i64; 4],
+}
+
+/// A group-commit batch in progress (see [`Store::begin_ledger_batch`]).
+pub struct LedgerBatch {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl LedgerBatch {
+    /// Writes what the batch applied — the new transfers (in order), every changed account
+    /// (guarded on the balances it was read with), new pending statuses and the pending
+    /// transfers resolved (guarded on `pending`) — and commits. Returns each new transfer's
+    /// `(transfer_id, seq)`. Nothing is durable, and nothing may be reported applied, before
+    /// this returns `Ok`.
+    pub async fn commit(
+        mut self,
+        transfers: &[NewTransfer],
+        balances: &[BalanceChange],
+        opened: &[String],
+        resolved: &[(String, &'static str)],
+        now: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let tx = &mut self.tx;
+        let mut seqs = Vec::with_capacity(transfers.len());
+        for chunk in transfers.chunks(IN_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 13 + 1, 13)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO ledger_transfers (transfer_id, merchant_id, debit_account_id, credit_account_id, amount, currency, kind, pending_id, code, ref_kind, ref_id, doc, created_at) VALUES {} RETURNING id, transfer_id",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for t in chunk {
+                query = query
+                    .bind(t.transfer_id.as_str())
+                    .bind(t.merchant_id)
+                    .bind(t.debit_account_id)
+                    .bind(t.credit_account_id)
+                    .bind(t.amount)
+                    .bind(t.currency.as_str())
+                    .bind(t.kind.as_str())
+                    .bind(t.pending_id.as_deref())
+                    .bind(t.code)
+                    .bind(t.ref_kind.as_deref())
+                    .bind(t.ref_id)
+                    .bind(t.doc.as_deref())
+                    .bind(t.created_at);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                seqs.push((row.try_get("transfer_id")?, row.try_get("id")?));
+            }
+        }
+        if seqs.len() != transfers.len() {
+            return Err(StoreError::Conflict(
+                "ledger batch: transfers not all written",
+            ));
+        }
+        for chunk in balances.chunks(IN_CHUNK) {
+            // `VALUES` columns are named column1…column9 on both databases: the id, the
+            // four new balances, then the four balances the row must still have. Padded to
+            // a power of two with rows for account 0, which does not exist.
+            let padded = chunk.len().next_power_of_two();
+            let rows: Vec<String> = (0..padded)
+                .map(|i| format!("({})", placeholders(i * 9 + 2, 9)))
+                .collect();
+            let sql = format!(
+                "UPDATE ledger_accounts SET debits_pending = v.column2, debits_posted = v.column3, credits_pending = v.column4, credits_posted = v.column5, updated_at = $1 \
+                 FROM (VALUES {}) AS v \
+                 WHERE ledger_accounts.id = v.column1 AND ledger_accounts.debits_pending = v.column6 AND ledger_accounts.debits_posted = v.column7 \
+                 AND ledger_accounts.credits_pending = v.column8 AND ledger_accounts.credits_posted = v.column9",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for change in chunk {
+                query = query.bind(change.account_id);
+                for v in change.after {
+                    query = query.bind(v);
+                }
+                for v in change.before {
+                    query = query.bind(v);
+                }
+            }
+            for _ in chunk.len()..padded {
+                for _ in 0..9 {
+                    query = query.bind(0i64);
+                }
+            }
+            let updated = query.execute(&mut **tx).await?;
+            if updated.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError::Conflict(
+                    "ledger batch: an account changed under its lock",
+                ));
+            }
+        }
+        for chunk in opened.chunks(IN_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, 'pending', $1)", i + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO ledger_pending (transfer_id, status, updated_at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        for (pending_id, status) in resolved {
+            let claimed = sqlx::query(
+                "UPDATE ledger_pending SET status = $1, updated_at = $2 WHERE transfer_id = $3 AND status = 'pending'",
+            )
+            .bind(*status)
+            .bind(now)
+            .bind(pending_id.as_str())
+            .execute(&mut **tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                return Err(StoreError::Conflict(
+                    "ledger batch: a pending transfer changed under its lock",
+                ));
+            }
+        }
+        self.tx.commit().await?;
+        Ok(seqs)
+    }
+}
+
 impl Store {
     // ---- accounts ----------------------------------------------------------------------
 
     /// Creates the account unless one exists for the same owner, kind and currency; returns
     /// the stored account and whether it was created now.
     pub async fn ensure_ledger_account(&self, a: &NewAccount) -> Result<(AccountRow, bool)> {
+        let select = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE merchant_id = $1 AND kind = $2 AND member_id = $3 AND currency = $4"
+        );
+        // Usually there already: a read, not a write.
+        if let Some(row) = sqlx::query(&select)
+            .bind(a.merchant_id)
+            .bind(a.kind)
+            .bind(a.member_id)
+            .bind(&a.currency)
+            .fetch_optional(&self.read)
+            .await?
+        {
+            return Ok((account_from(&row)?, false));
+        }
         let inserted = sqlx::query(
             "INSERT INTO ledger_accounts (merchant_id, kind, member_id, currency, negative_amount_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (merchant_id, kind, member_id, currency) DO NOTHING RETURNING id",
         )
@@ -433,6 +614,35 @@ impl Store {
         };
         tx.commit().await?;
         account_from(&row)
+    }
+
+    /// Creates many member wallets in one transaction (benchmarks and bulk imports); the
+    /// members need not exist. Returns the wallets' ids in the order of `member_ids`.
+    pub async fn insert_member_wallets(
+        &self,
+        merchant_id: i64,
+        currency: &str,
+        member_ids: &[i64],
+        limit: i64,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(member_ids.len());
+        for member_id in member_ids {
+            let row = sqlx::query(
+                "INSERT INTO ledger_accounts (merchant_id, kind, member_id, currency, negative_amount_limit, created_at, updated_at) VALUES ($1, 'member_wallet', $2, $3, $4, $5, $5) RETURNING id",
+            )
+            .bind(merchant_id)
+            .bind(member_id)
+            .bind(currency)
+            .bind(limit)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(row.try_get("id")?);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub async fn ledger_account(&self, merchant_id: i64, id: i64) -> Result<Option<AccountRow>> {
@@ -495,47 +705,90 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Applies several postings in one database transaction (one commit, one fsync), each
-    /// inside its own savepoint so that a refused posting leaves the others applied. On
-    /// PostgreSQL every account the batch touches is locked first, in ascending id order,
-    /// so concurrent batches and single transfers never deadlock. Returns one outcome per
-    /// posting, in order; none is durable before this returns `Ok`.
-    pub async fn post_batch(&self, postings: &[Posting]) -> Result<Vec<PostingOutcome>> {
-        if let [single] = postings {
-            return Ok(vec![self.post_transfer(single).await?]);
-        }
+    /// Opens a group-commit batch: one database transaction in which the pending transfers
+    /// that the batch's posts and voids resolve (`pending_ids`) and then the accounts named
+    /// are locked, each in ascending order (`FOR UPDATE` on PostgreSQL; SQLite has one
+    /// writer), and read together with the stored transfers among `transfer_ids` (replays,
+    /// and the pending transfers) and their pending statuses. The caller applies the
+    /// ledger's rules to this state in memory and writes the result with
+    /// [`LedgerBatch::commit`]; dropping the batch rolls it back.
+    pub async fn begin_ledger_batch(
+        &self,
+        account_ids: &[i64],
+        transfer_ids: &[String],
+        pending_ids: &[String],
+    ) -> Result<(LedgerBatch, LedgerDump)> {
         let mut tx = self.write.begin().await?;
-        if self.backend() == Backend::Postgres && !postings.is_empty() {
-            let mut ids: Vec<i64> = postings
-                .iter()
-                .flat_map(|p| [p.transfer.debit_account_id, p.transfer.credit_account_id])
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let postgres = self.backend() == Backend::Postgres;
+        if postgres && !pending_ids.is_empty() {
+            let mut names: Vec<&str> = pending_ids.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            names.dedup();
+            for chunk in in_chunks(&names) {
+                let sql = format!(
+                    "SELECT transfer_id FROM ledger_pending WHERE transfer_id IN ({}) ORDER BY transfer_id FOR UPDATE",
+                    placeholders(1, chunk.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(&mut *tx).await?;
+            }
+        }
+        let lock = if postgres { " FOR UPDATE" } else { "" };
+        let mut ids: Vec<i64> = account_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut accounts = Vec::with_capacity(ids.len());
+        for chunk in in_chunks(&ids) {
             let sql = format!(
-                "SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                placeholders.join(", ")
+                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
+                placeholders(1, chunk.len())
             );
             let mut query = sqlx::query(&sql);
-            for id in &ids {
-                query = query.bind(*id);
+            for id in chunk {
+                query = query.bind(id);
             }
-            query.fetch_all(&mut *tx).await?;
-        }
-        let mut outcomes = Vec::with_capacity(postings.len());
-        for p in postings {
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            let outcome = post_in(&mut savepoint, p).await?;
-            if outcome.applied() {
-                savepoint.commit().await?;
-            } else {
-                savepoint.rollback().await?;
+            for row in query.fetch_all(&mut *tx).await? {
+                accounts.push(account_from(&row)?);
             }
-            outcomes.push(outcome);
         }
-        tx.commit().await?;
-        Ok(outcomes)
+        let mut names: Vec<&str> = transfer_ids.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        let columns = TRANSFER_COLUMNS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut transfers = Vec::new();
+        let mut pending = Vec::new();
+        for chunk in in_chunks(&names) {
+            let sql = format!(
+                "SELECT {columns}, p.status AS pending_status FROM ledger_transfers t LEFT JOIN ledger_pending p ON p.transfer_id = t.transfer_id WHERE t.transfer_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let transfer = transfer_from(&row)?;
+                if let Some(status) = row.try_get::<Option<String>, _>("pending_status")? {
+                    pending.push((transfer.transfer.transfer_id.clone(), status));
+                }
+                transfers.push(transfer);
+            }
+        }
+        Ok((
+            LedgerBatch { tx },
+            LedgerDump {
+                accounts,
+                transfers,
+                pending,
+            },
+        ))
     }
 
     pub async fn transfer_by_id(&self, transfer_id: &str) -> Result<Option<TransferRow>> {
@@ -649,12 +902,20 @@ impl Store {
         .await
     }
 
-    /// The whole ledger, for `orkestra ledger verify`.
+    /// The whole ledger, for `orkestra ledger verify`, read in one snapshot (a read
+    /// transaction: WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL), so it is
+    /// consistent even while transfers are being written.
     pub async fn ledger_dump(&self) -> Result<LedgerDump> {
+        let mut tx = self.read.begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         let accounts = sqlx::query(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id"
         ))
-        .fetch_all(&self.read)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(account_from)
@@ -662,17 +923,18 @@ impl Store {
         let transfers = sqlx::query(&format!(
             "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers ORDER BY id"
         ))
-        .fetch_all(&self.read)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(transfer_from)
         .collect::<Result<Vec<_>>>()?;
         let pending = sqlx::query("SELECT transfer_id, status FROM ledger_pending")
-            .fetch_all(&self.read)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| Ok((r.try_get("transfer_id")?, r.try_get("status")?)))
             .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
         Ok(LedgerDump {
             accounts,
             transfers,
@@ -894,6 +1156,7 @@ impl Store {
             },
             pending_delta: 0,
             posted_delta: delta.abs(),
+            debit_limit_cap: None,
         };
         let outcome = post_in(&mut tx, &posting).await?;
         if outcome.applied() {

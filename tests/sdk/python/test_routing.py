@@ -312,7 +312,9 @@ def test_routing_is_in_the_raw_json_of_a_new_payment(env):
     assert [c["alias"] for c in decision["candidates"]][0] == env.alias["ziraat"]
     assert {c["alias"] for c in decision["candidates"]} == set(env.alias.values())
     assert all(c["reasons"] for c in decision["candidates"])
-    assert decision["excluded"] == []
+    # Only the sandbox's passive POSes (other families) are left out, each with its reason.
+    assert decision["excluded"], decision
+    assert all(e["reason"] == {"status": "PASSIVE", "type": "POS_STATUS"} for e in decision["excluded"])
     [attempt] = routing["attempts"]
     assert attempt["state"] == "approved" and attempt["orderId"] == data["orderId"]
     assert attempt["posId"] == env.ziraat.id

@@ -18,4 +18,5 @@ mod routing;
 mod secrets;
 mod threeds;
 mod validation;
+mod wallet;
 mod webhooks;

@@ -217,3 +217,26 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_at_the_edge() {
+    // PostgreSQL cannot store NUL in text: without the edge check these were 500s there.
+    let app = TestApp::spawn().await;
+    let body = with(
+        payment_body(GOOD_CARD),
+        &["conversationId"],
+        json!("a\u{0}b"),
+    );
+    let (status, answer) = app.pay(&body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["errors"]["errorCode"], "4000");
+    let (status, answer) = app
+        .call(
+            "GET",
+            "/payment-reporting/v1/payments?conversationId=a%00b",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(app.bank_orders(crate::app::ISBANK_CLIENT).await.len(), 0);
+}

@@ -1,0 +1,89 @@
+"""Every connector family end to end through the SDK: the sandbox merchant's Garanti, Yapı
+Kredi (PosNet) and QNB (PayFor) POSes start PASSIVE; once activated, each takes a non-3D
+payment and a refund, and a 3D Secure payment through its bank's gate and ACS page, against
+that bank's simulator (which checks the bank's own hashes and MACs)."""
+
+from decimal import Decimal
+
+import pytest
+import requests
+from craftgate.model.pos_status import PosStatus
+from craftgate.request.complete_three_ds_payment_request import CompleteThreeDSPaymentRequest
+from craftgate.request.init_three_ds_payment_request import InitThreeDSPaymentRequest
+from craftgate.request.refund_payment_request import RefundPaymentRequest
+from craftgate.request.update_merchant_pos_status_request import UpdateMerchantPosStatusRequest
+
+import orkestra_harness as h
+import sdk_helpers as s
+from browser_helpers import Browser, decode_html_content, run_3ds
+from conftest import SandboxEnv, sandbox_server
+
+CALLBACK_URL = "https://merchant.example/3ds/callback"
+
+# clientId of each family's sandbox POS (a terminal its simulator preloads).
+FAMILY_POSES = {
+    "garanti": ("7000680", "GARANTI"),
+    "posnet": ("6706598330", "YKB"),
+    "payfor": ("085300000009705", "FINANSBANK"),
+}
+
+
+def bank_orders(env, family, client_id):
+    """The family's simulator's book for the terminal (`/sim/{family}/_sim/orders/...`)."""
+    r = requests.get(f"{env.server.base_url}/sim/{family}/_sim/orders/{client_id}", timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, db_kind):
+    with sandbox_server(tmp_path_factory, db_kind, "families") as srv:
+        env = SandboxEnv(srv)
+        for client_id, integrator in FAMILY_POSES.values():
+            pos = env.poses[client_id]
+            assert s.enum_value(pos.pos_integrator) == integrator
+            assert s.enum_value(pos.status) == "PASSIVE", "extra sandbox POSes start passive"
+            env.client.merchant().update_merchant_pos_status(
+                UpdateMerchantPosStatusRequest(merchant_pos_id=pos.id, pos_status=PosStatus.ACTIVE)
+            )
+        yield env
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_non_3ds_payment_and_refund(env, family):
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    payment = env.client.payment().create_payment(s.payment_request(price="123.45", pos_alias=alias))
+    assert h.last_status() == 200
+    assert s.enum_value(payment.payment_status) == "SUCCESS"
+    assert payment.pos.alias == alias
+    assert Decimal(str(payment.paid_price)) == Decimal("123.45")
+    # The bank's book holds the charge ...
+    charged = [o for o in bank_orders(env, family, client_id) if o["amountMinor"] == 12345]
+    assert len(charged) == 1 and charged[0]["status"] == "Captured", charged
+
+    refund = env.client.payment().refund_payment(RefundPaymentRequest(payment_id=payment.id))
+    assert h.last_status() == 200
+    assert s.enum_value(refund.status) == "SUCCESS"
+    # ... and, refunded on its own day, the bank voided it.
+    order = [o for o in bank_orders(env, family, client_id) if o["orderId"] == charged[0]["orderId"]][0]
+    assert order["status"] in ("Voided", "Refunded"), order
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_3ds_payment_through_the_banks_gate(env, family):
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    base = s.payment_request(price="80.10", pos_alias=alias)
+    init = env.client.payment().init_3ds_payment(InitThreeDSPaymentRequest(callback_url=CALLBACK_URL, **vars(base)))
+    assert h.last_status() == 200
+    run = run_3ds(Browser(), decode_html_content(init.html_content), env.server.base_url)
+    assert run.orkestra.status_code == 200, run.orkestra.text[:2000]
+    assert run.merchant is not None and run.merchant.action == CALLBACK_URL
+    fields = dict(run.merchant.fields)
+    assert fields["status"] == "SUCCESS", fields
+    done = env.client.payment().complete_3ds_payment(CompleteThreeDSPaymentRequest(payment_id=init.payment_id))
+    assert h.last_status() == 200
+    assert s.enum_value(done.payment_status) == "SUCCESS"
+    assert done.pos.alias == alias
+    assert Decimal(str(done.paid_price)) == Decimal("80.10")
