@@ -499,5 +499,5 @@ pub async fn post_auth(
         .map(|p| MinorUnits::from_decimal(p, currency).map_err(|e| money_error("paidPrice", e)))
         .transpose()?;
     let view = state.engine.post_auth(auth.merchant.id, id, paid).await?;
-    Ok(data(render::payment(&view, state.engine.config().zone)))
+    Ok(data(render_payment(&state, &view).await?))
 }

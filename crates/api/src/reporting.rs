@@ -153,7 +153,7 @@ pub async fn search_payments(
             items: items_of,
             attempts: Vec::new(),
         };
-        items.push(render::payment(&view, zone));
+        items.push(crate::payments::render_payment(&state, &view).await?);
     }
     Ok(data(render::paged(
         items,
@@ -190,7 +190,7 @@ pub async fn retrieve_payment(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "payment")?;
     let view = state.engine.payment_view(auth.merchant.id, id).await?;
-    let mut body = render::payment(&view, state.engine.config().zone);
+    let mut body = crate::payments::render_payment(&state, &view).await?;
     body["refunds"] = Value::Array(refunds_json(&state, auth.merchant.id, id).await?);
     Ok(data(body))
 }
@@ -202,7 +202,7 @@ pub async fn payment_transactions(
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "payment")?;
     let view = state.engine.payment_view(auth.merchant.id, id).await?;
-    let payment = render::payment(&view, state.engine.config().zone);
+    let payment = crate::payments::render_payment(&state, &view).await?;
     let items: Vec<Value> = payment["paymentTransactions"]
         .as_array()
         .cloned()

@@ -24,7 +24,6 @@ use crate::envelope::{ApiError, data};
 use crate::json::parse_body;
 use crate::pages::{auto_submit_form, escape, html, parse_form};
 use crate::payments::{CreatePaymentRequest, create_payment_of};
-use crate::render;
 
 /// The callback hash Craftgate's SDKs verify.
 pub fn callback_hash(key: &str, parts: [&str; 6]) -> String {
@@ -120,7 +119,7 @@ pub async fn complete(
         .engine
         .complete_3ds_payment(auth.merchant.id, payment_id)
         .await?;
-    Ok(data(render::payment(&view, state.engine.config().zone)))
+    Ok(data(crate::payments::render_payment(&state, &view).await?))
 }
 
 /// The one-time page that sends the shopper to the bank (the `redirectUrl`).

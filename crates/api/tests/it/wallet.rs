@@ -465,6 +465,27 @@ async fn wallet_and_card_and_wallet_payments_and_refunds_to_the_wallet() {
     assert_eq!(mixed["data"]["paymentType"], "CARD_AND_WALLET_PAYMENT");
     assert_eq!(m(&mixed["data"]["walletPrice"]), 20.0);
     assert_eq!(m(&mixed["data"]["paidPrice"]), 100.0);
+    // The reporting API shows the same wallet part as the payment API.
+    let (status, reported) = app
+        .call(
+            "GET",
+            &format!("/payment-reporting/v1/payments/{}", mixed["data"]["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{reported}");
+    assert_eq!(m(&reported["data"]["walletPrice"]), 20.0);
+    let (_, search) = app
+        .call("GET", "/payment-reporting/v1/payments?size=100", None)
+        .await;
+    let listed = search["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == mixed["data"]["id"])
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(m(&listed["walletPrice"]), 20.0, "{search}");
     assert_eq!(balance(&app, member_id).await, 30.0);
     let orders = app.bank_orders(ISBANK_CLIENT).await;
     assert_eq!(orders.len(), orders_before + 1);
