@@ -999,75 +999,9 @@ impl Store {
         r: &RefundReservation,
         check_after: i64,
     ) -> Result<(i64, Vec<i64>)> {
-        let total: i64 = r.items.iter().map(|(_, amount)| amount).sum();
         let mut tx = self.write.begin().await?;
-        let guard = if r.is_void {
-            "AND refunded_minor = 0 AND voided = 0"
-        } else {
-            "AND voided = 0"
-        };
-        let reserved = sqlx::query(&format!(
-            "UPDATE payments SET refunded_minor = refunded_minor + $1, voided = $2, updated_at = $3 WHERE id = $4 AND merchant_id = $5 AND refunded_minor + $1 <= captured_minor {guard}"
-        ))
-        .bind(total)
-        .bind(i64::from(r.is_void))
-        .bind(r.created_at)
-        .bind(r.payment_id)
-        .bind(r.merchant_id)
-        .execute(&mut *tx)
-        .await?;
-        if reserved.rows_affected() == 0 {
-            return Err(StoreError::Conflict("refund exceeds the refundable amount"));
-        }
-        for (item_id, amount) in &r.items {
-            let item = sqlx::query(
-                "UPDATE payment_transactions SET refunded_minor = refunded_minor + $1 WHERE id = $2 AND payment_id = $3 AND refunded_minor + $1 <= paid_price_minor",
-            )
-            .bind(amount)
-            .bind(item_id)
-            .bind(r.payment_id)
-            .execute(&mut *tx)
-            .await?;
-            if item.rows_affected() == 0 {
-                return Err(StoreError::Conflict(
-                    "refund exceeds the item's refundable amount",
-                ));
-            }
-        }
-        let row = sqlx::query(
-            "INSERT INTO refunds (merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, next_check_at, doc, created_at, updated_at) VALUES ($1, $2, $3, 'WAITING', $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(r.merchant_id)
-        .bind(r.payment_id)
-        .bind(&r.refund_type)
-        .bind(r.amount_minor)
-        .bind(&r.currency)
-        .bind(r.conversation_id.as_deref())
-        .bind(&r.order_id)
-        .bind(&r.bank_operation)
-        .bind(check_after)
-        .bind(to_json(&r.doc)?)
-        .bind(r.created_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let refund_id: i64 = row.try_get("id")?;
-        let mut tx_ids = Vec::new();
-        for (item_id, amount) in &r.items {
-            let row = sqlx::query(
-                "INSERT INTO refund_transactions (merchant_id, refund_id, payment_id, payment_transaction_id, amount_minor, status, conversation_id, is_after_settlement, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'WAITING', $6, $7, $8, $8) RETURNING id",
-            )
-            .bind(r.merchant_id)
-            .bind(refund_id)
-            .bind(r.payment_id)
-            .bind(item_id)
-            .bind(amount)
-            .bind(r.conversation_id.as_deref())
-            .bind(i64::from(r.is_after_settlement))
-            .bind(r.created_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx_ids.push(row.try_get("id")?);
-        }
+        let (refund_id, tx_ids) =
+            insert_refund_in(&mut tx, r, "WAITING", Some(check_after)).await?;
         tx.commit().await?;
         Ok((refund_id, tx_ids))
     }
@@ -2102,4 +2036,86 @@ pub struct SealedValue {
     pub column: &'static str,
     pub purpose: String,
     pub value: String,
+}
+
+/// Reserves a refund's amount on the payment and its items (conditional `UPDATE`s: never
+/// above what was captured) and writes the refund and its transactions with `status`, in
+/// the caller's transaction. `Conflict` when the money is not there.
+pub(crate) async fn insert_refund_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    r: &RefundReservation,
+    status: &str,
+    next_check_at: Option<i64>,
+) -> Result<(i64, Vec<i64>)> {
+    let total: i64 = r.items.iter().map(|(_, amount)| amount).sum();
+    let guard = if r.is_void {
+        "AND refunded_minor = 0 AND voided = 0"
+    } else {
+        "AND voided = 0"
+    };
+    let reserved = sqlx::query(&format!(
+        "UPDATE payments SET refunded_minor = refunded_minor + $1, voided = $2, updated_at = $3 WHERE id = $4 AND merchant_id = $5 AND refunded_minor + $1 <= captured_minor {guard}"
+    ))
+    .bind(total)
+    .bind(i64::from(r.is_void))
+    .bind(r.created_at)
+    .bind(r.payment_id)
+    .bind(r.merchant_id)
+    .execute(&mut **tx)
+    .await?;
+    if reserved.rows_affected() == 0 {
+        return Err(StoreError::Conflict("refund exceeds the refundable amount"));
+    }
+    for (item_id, amount) in &r.items {
+        let item = sqlx::query(
+            "UPDATE payment_transactions SET refunded_minor = refunded_minor + $1 WHERE id = $2 AND payment_id = $3 AND refunded_minor + $1 <= paid_price_minor",
+        )
+        .bind(amount)
+        .bind(item_id)
+        .bind(r.payment_id)
+        .execute(&mut **tx)
+        .await?;
+        if item.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "refund exceeds the item's refundable amount",
+            ));
+        }
+    }
+    let row = sqlx::query(
+        "INSERT INTO refunds (merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, next_check_at, doc, created_at, updated_at) VALUES ($1, $2, $3, $12, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(r.merchant_id)
+    .bind(r.payment_id)
+    .bind(&r.refund_type)
+    .bind(r.amount_minor)
+    .bind(&r.currency)
+    .bind(r.conversation_id.as_deref())
+    .bind(&r.order_id)
+    .bind(&r.bank_operation)
+    .bind(next_check_at)
+    .bind(to_json(&r.doc)?)
+    .bind(r.created_at)
+    .bind(status)
+    .fetch_one(&mut **tx)
+    .await?;
+    let refund_id: i64 = row.try_get("id")?;
+    let mut tx_ids = Vec::new();
+    for (item_id, amount) in &r.items {
+        let row = sqlx::query(
+            "INSERT INTO refund_transactions (merchant_id, refund_id, payment_id, payment_transaction_id, amount_minor, status, conversation_id, is_after_settlement, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(r.merchant_id)
+        .bind(refund_id)
+        .bind(r.payment_id)
+        .bind(item_id)
+        .bind(amount)
+        .bind(r.conversation_id.as_deref())
+        .bind(i64::from(r.is_after_settlement))
+        .bind(r.created_at)
+        .bind(status)
+        .fetch_one(&mut **tx)
+        .await?;
+        tx_ids.push(row.try_get("id")?);
+    }
+    Ok((refund_id, tx_ids))
 }
