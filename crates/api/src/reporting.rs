@@ -136,6 +136,7 @@ pub async fn search_payments(
         installment: int_of(&q, "installment")?,
         min_created_at: time("minCreatedDate")?,
         max_created_at: time("maxCreatedDate")?,
+        pos_id: None,
     };
     let store = state.engine.store();
     let result = store

@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod refunds;
 pub mod route;
 pub mod threeds;
+pub mod users;
 pub mod wallet;
 pub mod webhooks;
 

@@ -415,3 +415,58 @@ impl Engine {
 fn seal_json(credentials: &PosCredentials) -> Result<String> {
     serde_json::to_string(credentials).map_err(|e| EngineError::Internal(e.to_string()))
 }
+
+/// What the panel's "test connection" found out about a POS's credentials and endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionCheck {
+    /// The bank answered a status inquiry with these credentials.
+    Accepted,
+    /// The bank refused the inquiry (wrong credentials, unknown merchant…), in its words;
+    /// `code` is empty when the refusal came as an error reply rather than a decline.
+    Rejected { code: String, message: String },
+    /// No usable answer (unreachable, timeout, an unreadable reply).
+    Failed(String),
+}
+
+impl Engine {
+    /// Proves a POS's credentials with a real call: a status inquiry for an order id that
+    /// cannot exist. A bank that says "no such order" has accepted the credentials; one
+    /// that refuses says why. Nothing is charged.
+    pub async fn test_pos_connection(
+        &self,
+        merchant_id: i64,
+        pos_id: i64,
+    ) -> Result<ConnectionCheck> {
+        let pos = self
+            .store
+            .pos(merchant_id, pos_id)
+            .await?
+            .ok_or(EngineError::NotFound("merchant pos"))?;
+        let family = crate::payments::pos_family(&pos).ok_or(EngineError::NotFound("connector"))?;
+        let config = self.pos_config(&pos)?;
+        let probe = format!("ORKCHK{}", crate::merchants::random_key(12));
+        let check = match self
+            .connectors
+            .get(family)
+            .sync_payment(&config, &probe)
+            .await
+        {
+            Ok(connectors::PaymentSync::NotFound | connectors::PaymentSync::Approved { .. }) => {
+                ConnectionCheck::Accepted
+            }
+            Ok(connectors::PaymentSync::Declined(d)) => ConnectionCheck::Rejected {
+                code: d.code,
+                message: d.message,
+            },
+            // The bank answered, but not with an order status: with these connectors that
+            // is the bank's refusal of the request (wrong user, password, terminal).
+            Err(e @ connectors::ConnectorError::BadResponse(_)) => ConnectionCheck::Rejected {
+                code: String::new(),
+                message: e.to_string(),
+            },
+            Err(e) => ConnectionCheck::Failed(e.to_string()),
+        };
+        tracing::info!(pos_id, ?check, "pos connection test");
+        Ok(check)
+    }
+}

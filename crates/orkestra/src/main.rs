@@ -32,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         command: MerchantCommand,
     },
+    /// Manage merchant panel users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The card vault and key management.
     Vault {
         #[command(subcommand)]
@@ -117,6 +122,25 @@ enum LedgerCommand {
             default_value = "sqlite://orkestra-data/orkestra.db"
         )]
         database_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a merchant panel user (the first one is usually the owner). The password is
+    /// read from ORKESTRA_USER_PASSWORD, else generated and printed once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        merchant_id: i64,
+        #[arg(long)]
+        email: String,
+        /// owner, admin, operator or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        #[arg(long, env = "ORKESTRA_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
 }
 
@@ -341,6 +365,9 @@ const SANDBOX_POSES: [SandboxPos; 5] = [
     },
 ];
 
+/// The sandbox merchant's panel owner; the password is generated and shown once.
+const SANDBOX_PANEL_EMAIL: &str = "owner@sandbox.orkestra.local";
+
 async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::Result<()> {
     if engine.merchant_count().await? > 0 {
         return Ok(());
@@ -380,7 +407,23 @@ async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::
             )
             .await?;
     }
-    let json = serde_json::to_string_pretty(&merchant)?;
+    // A panel owner, so the merchant panel can be tried at once.
+    let panel_password = engine::merchants::random_key(20);
+    let owner = engine
+        .create_panel_user(
+            merchant.merchant_id,
+            SANDBOX_PANEL_EMAIL,
+            &panel_password,
+            engine::users::Role::Owner,
+            "sandbox",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut shown = serde_json::to_value(&merchant)?;
+    shown["panelUrl"] = format!("{}/panel", base_url.trim_end_matches('/')).into();
+    shown["panelEmail"] = owner.email.into();
+    shown["panelPassword"] = panel_password.into();
+    let json = serde_json::to_string_pretty(&shown)?;
     let path = dir.join("sandbox-merchant.json");
     write_private(&path, &json)?;
     #[allow(clippy::print_stdout)] // the keys are shown once, to the operator
@@ -413,7 +456,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..EngineConfig::default()
     };
     let engine = open_engine(&args.db, config).await?;
-    let mut app = api::router(api::AppState::new(engine.clone(), args.public_url.clone()));
+    let state = api::AppState::new(engine.clone(), args.public_url.clone());
+    let mut app = api::router(state.clone()).merge(panel::router(state, args.sandbox));
     if args.sandbox {
         app = app.nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
         create_sandbox(&engine, &base_url, &data_dir(&args.db)).await?;
@@ -515,6 +559,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)] // the command's output is the JSON
             {
                 println!("{}", serde_json::to_string(&created)?);
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    db,
+                    merchant_id,
+                    email,
+                    role,
+                    password,
+                },
+        } => {
+            let role = engine::users::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("role must be owner, admin, operator or viewer"))?;
+            let engine = open_engine(&db, EngineConfig::default()).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| engine::merchants::random_key(20));
+            let user = engine
+                .create_panel_user(merchant_id, &email, &password, role, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = serde_json::json!({
+                "userId": user.id,
+                "merchantId": user.merchant_id,
+                "email": user.email,
+                "role": user.role.as_str(),
+            });
+            if generated {
+                out["password"] = serde_json::Value::String(password);
+            }
+            #[allow(clippy::print_stdout)] // the command's output is the JSON
+            {
+                println!("{out}");
             }
             Ok(())
         }

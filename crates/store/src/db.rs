@@ -125,7 +125,7 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             db.is_unique_violation()
@@ -151,7 +151,7 @@ pub(crate) fn offset(page: Page) -> i64 {
 
 const MEMBER_COLUMNS: &str = "id, merchant_id, external_id, name, email, is_buyer, is_sub_merchant, member_type, status, doc, created_at, updated_at";
 const POS_COLUMNS: &str = "id, merchant_id, alias, name, status, pos_integrator, currency, order_number, doc, credentials_sealed, commissions, created_at, updated_at";
-const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, checkout_token, product_id, created_at, updated_at";
+pub(crate) const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, checkout_token, product_id, created_at, updated_at";
 const ITEM_COLUMNS: &str = "id, payment_id, name, external_id, price_minor, paid_price_minor, refunded_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at";
 const ATTEMPT_COLUMNS: &str = "id, payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, error_code, error_message, threeds_token, threeds, expires_at, created_at, updated_at";
 const REFUND_COLUMNS: &str = "id, merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, doc, created_at, updated_at";
@@ -205,7 +205,7 @@ fn pos_from(row: &AnyRow) -> Result<PosRow> {
     })
 }
 
-fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
+pub(crate) fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
     Ok(PaymentRow {
         id: row.try_get("id")?,
         merchant_id: row.try_get("merchant_id")?,
@@ -969,6 +969,7 @@ impl Store {
         f.int("installment = ?", filter.installment);
         f.int("created_at >= ?", filter.min_created_at);
         f.int("created_at <= ?", filter.max_created_at);
+        f.int("pos_id = ?", filter.pos_id);
         // Only card payments exist so far: any other payment type matches nothing.
         if filter
             .payment_type
@@ -1983,6 +1984,20 @@ impl Store {
                 id: row.try_get("id")?,
                 column: "pan_sealed",
                 purpose: "card-number".into(),
+                value: row.try_get("v")?,
+            });
+        }
+        for row in sqlx::query(
+            "SELECT id, totp_secret_sealed AS v FROM panel_users WHERE totp_secret_sealed IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?
+        {
+            out.push(SealedValue {
+                table: "panel_users",
+                id: row.try_get("id")?,
+                column: "totp_secret_sealed",
+                purpose: "panel-totp-secret".into(),
                 value: row.try_get("v")?,
             });
         }

@@ -12,6 +12,7 @@
 //! Principal types: [`Store`], the row types in [`rows`], [`StoreError`].
 
 mod db;
+pub mod panel;
 pub mod rows;
 mod wallet;
 pub mod webhooks;

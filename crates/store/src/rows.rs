@@ -456,6 +456,8 @@ pub struct PaymentFilter {
     pub installment: Option<i64>,
     pub min_created_at: Option<i64>,
     pub max_created_at: Option<i64>,
+    /// The POS that took the payment (the panel's filter; not a Craftgate field).
+    pub pos_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]

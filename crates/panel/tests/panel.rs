@@ -1,0 +1,871 @@
+//! The merchant panel over real HTTP: a server (API + panel + bank simulators) on a
+//! loopback port and a fresh database (SQLite, or PostgreSQL when
+//! `ORKESTRA_TEST_POSTGRES_URL` is set), driven as a browser would: cookies, forms, CSRF
+//! tokens, redirects not followed.
+
+// Test code may panic: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use engine::pos::{PosInput, PosUserInput};
+use engine::users::Role;
+use engine::{CreatedMerchant, Engine, EngineConfig};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::any::install_default_drivers;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Server {
+    base: String,
+    engine: Arc<Engine>,
+    http: reqwest::Client,
+}
+
+async fn database_url() -> String {
+    if let Ok(admin) = std::env::var("ORKESTRA_TEST_POSTGRES_URL") {
+        install_default_drivers();
+        let name = format!("ork_it_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("postgres admin connection");
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin.clone());
+        return format!("{base}/{name}");
+    }
+    let dir =
+        std::env::temp_dir().join(format!("orkestra-panel-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite://{}", dir.join("orkestra.db").display())
+}
+
+impl Server {
+    async fn start() -> Server {
+        let url = database_url().await;
+        let store = store::Store::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let engine = Arc::new(Engine::new(
+            store,
+            connectors::Registry::new(connectors::http::client().expect("client")),
+            vault::MasterKey::generate(),
+            Arc::new(domain::clock::SystemClock),
+            EngineConfig {
+                bank_timeout: Duration::from_secs(3),
+                public_url: base.clone(),
+                ..EngineConfig::default()
+            },
+        ));
+        let state = api::AppState::new(engine.clone(), None);
+        let app = api::router(state.clone())
+            .merge(panel::router(state, true))
+            .nest("/sim", bank_sim::router(bank_sim::Simulators::new()));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Server { base, engine, http }
+    }
+
+    /// A merchant with one İşbank POS on the simulator, and a user of each given role.
+    async fn merchant(&self, name: &str, users: &[(&str, Role)]) -> (CreatedMerchant, i64) {
+        let merchant = self
+            .engine
+            .create_merchant(name, None, None)
+            .await
+            .expect("merchant");
+        let pos = self
+            .engine
+            .create_pos(
+                merchant.merchant_id,
+                PosInput {
+                    name: Some(format!("{name} İşbank")),
+                    pos_integrator: Some(domain::enums::PosIntegrator::Isbank),
+                    currency: Some(domain::money::Currency::Try),
+                    order_number: Some(1),
+                    hostname: Some(format!("{}/sim/nestpay", self.base)),
+                    client_id: Some("100200127".into()),
+                    threeds_key: Some("SANDBOXKEY1".into()),
+                    users: Some(vec![PosUserInput {
+                        pos_username: Some("ORKESTRA".into()),
+                        pos_password: Some("ORKESTRA1".into()),
+                        ..PosUserInput::default()
+                    }]),
+                    ..PosInput::default()
+                },
+            )
+            .await
+            .expect("pos");
+        for (email, role) in users {
+            self.engine
+                .create_panel_user(merchant.merchant_id, email, PASSWORD, *role, "test")
+                .await
+                .expect("user");
+        }
+        (merchant, pos.id)
+    }
+
+    /// A card payment through the signed API, as the SDKs make it. Returns its id.
+    async fn pay(&self, merchant: &CreatedMerchant, last_four: &str) -> i64 {
+        let card = match last_four {
+            "0001" => "5258640000000001",
+            _ => "4543590000000006",
+        };
+        let body = serde_json::to_vec(&json!({
+            "price": 100.0, "paidPrice": 100.0, "installment": 1, "currency": "TRY",
+            "conversationId": "panel-test", "paymentGroup": "PRODUCT",
+            "card": {"cardHolderName": "Haluk Demir", "cardNumber": card, "expireYear": "2044", "expireMonth": "07", "cvc": "000"},
+            "items": [{"name": "a", "price": 40.0}, {"name": "b", "price": 60.0}],
+        }))
+        .unwrap();
+        let url = format!("{}/payment/v1/card-payments", self.base);
+        let rnd = uuid::Uuid::new_v4().to_string();
+        let mut hasher = Sha256::new();
+        for part in [
+            url.as_bytes(),
+            merchant.api_key.as_bytes(),
+            merchant.secret_key.as_bytes(),
+            rnd.as_bytes(),
+            &body,
+        ] {
+            hasher.update(part);
+        }
+        let signature = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
+        let response = self
+            .http
+            .post(&url)
+            .header("x-api-key", &merchant.api_key)
+            .header("x-rnd-key", rnd)
+            .header("x-auth-version", "v1")
+            .header("x-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("pay");
+        let value: Value =
+            serde_json::from_slice(&response.bytes().await.expect("body")).expect("json");
+        assert_eq!(value["data"]["paymentStatus"], "SUCCESS", "{value}");
+        value["data"]["id"].as_i64().expect("id")
+    }
+
+    async fn get(&self, path: &str, cookies: &str) -> (u16, String, Vec<String>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", cookies)
+            .send()
+            .await
+            .expect("get");
+        read(response).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookies: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, Vec<String>) {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", panel::ui::url_encode(v).replace('/', "%2F")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookies)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        read(response).await
+    }
+
+    /// Signs in through the form; returns the session cookie (`name=value`).
+    async fn sign_in(&self, email: &str, password: &str) -> Result<String, (u16, String)> {
+        let (_, page, cookies) = self.get("/panel/login", "").await;
+        let login = cookie_pair(&cookies, panel::session::LOGIN_CSRF_COOKIE).expect("login cookie");
+        let csrf = hidden(&page, "csrf").expect("login csrf");
+        let (status, body, cookies) = self
+            .post(
+                "/panel/login",
+                &login,
+                &[("csrf", &csrf), ("email", email), ("password", password)],
+            )
+            .await;
+        if status != 303 {
+            return Err((status, body));
+        }
+        Ok(cookie_pair(&cookies, panel::session::SESSION_COOKIE).expect("session cookie"))
+    }
+
+    /// The CSRF token of a signed-in session (from any page's forms).
+    async fn csrf(&self, session: &str) -> String {
+        let (status, page, _) = self.get("/panel/account", session).await;
+        assert_eq!(status, 200);
+        hidden(&page, "csrf").expect("csrf field")
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, String, Vec<String>) {
+    let status = response.status().as_u16();
+    let cookies = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    (status, response.text().await.unwrap_or_default(), cookies)
+}
+
+fn cookie_pair(set_cookies: &[String], name: &str) -> Option<String> {
+    set_cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .filter(|pair| pair.len() > name.len() + 1)
+}
+
+fn hidden(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    Some(page[start..].split('"').next()?.to_owned())
+}
+
+#[tokio::test]
+async fn sign_in_gives_a_fresh_session_and_sign_out_ends_it() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    // Not signed in: every page sends to the sign-in form.
+    let (status, _, _) = s.get("/panel/payments", "").await;
+    assert_eq!(status, 303);
+    // A session id planted before sign-in (fixation) is ignored and replaced.
+    let planted = format!("{}=planted-token-value", panel::session::SESSION_COOKIE);
+    let (_, page, cookies) = s.get("/panel/login", &planted).await;
+    let login = cookie_pair(&cookies, panel::session::LOGIN_CSRF_COOKIE).unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let (status, _, cookies) = s
+        .post(
+            "/panel/login",
+            &format!("{planted}; {login}"),
+            &[
+                ("csrf", &csrf),
+                ("email", "Owner@Shop.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let session = cookie_pair(&cookies, panel::session::SESSION_COOKIE).unwrap();
+    assert_ne!(session, planted);
+    let set = cookies
+        .iter()
+        .find(|c| c.starts_with(panel::session::SESSION_COOKIE))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/panel"),
+        "{set}"
+    );
+    assert_eq!(
+        s.get("/panel", &planted).await.0,
+        303,
+        "the planted id is worth nothing"
+    );
+    let (status, page, _) = s.get("/panel", &session).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("owner@shop.test"));
+    // Sign-out kills the session on the server, not only in the browser.
+    let csrf = s.csrf(&session).await;
+    assert_eq!(
+        s.post("/panel/logout", &session, &[("csrf", &csrf)])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(s.get("/panel", &session).await.0, 303);
+}
+
+#[tokio::test]
+async fn the_sign_in_form_needs_its_own_csrf_cookie() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let (_, page, _) = s.get("/panel/login", "").await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    // A cross-site form post carries no login cookie (or someone else's).
+    let (status, _, cookies) = s
+        .post(
+            "/panel/login",
+            "",
+            &[
+                ("csrf", &csrf),
+                ("email", "owner@shop.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(cookie_pair(&cookies, panel::session::SESSION_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    for attempt in 1..=5 {
+        let (status, body) = s
+            .sign_in("owner@shop.test", "wrong password")
+            .await
+            .unwrap_err();
+        if attempt < 5 {
+            assert_eq!(status, 401, "attempt {attempt}");
+            assert!(body.contains("E-posta ya da parola hatalı"));
+        } else {
+            assert_eq!(status, 429, "the fifth failure locks");
+        }
+    }
+    // Locked: even the right password is refused until the lock ends.
+    let (status, _) = s.sign_in("owner@shop.test", PASSWORD).await.unwrap_err();
+    assert_eq!(status, 429);
+    // Unknown emails get the same answer as wrong passwords.
+    let (status, _) = s.sign_in("nobody@shop.test", PASSWORD).await.unwrap_err();
+    assert_eq!(status, 401);
+    let audit = s.engine.store().audit_log(1, 50).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "session.locked"));
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    let s = Server::start().await;
+    let (_, pos_id) = s
+        .merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let (other, _) = s
+        .merchant("Other", &[("owner@other.test", Role::Owner)])
+        .await;
+    let _ = other;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let other_session = s.sign_in("owner@other.test", PASSWORD).await.unwrap();
+    let others_token = s.csrf(&other_session).await;
+    let path = format!("/panel/poses/{pos_id}/status");
+    assert_eq!(
+        s.post(&path, &session, &[("status", "PASSIVE")]).await.0,
+        403
+    );
+    assert_eq!(
+        s.post(
+            &path,
+            &session,
+            &[("csrf", &others_token), ("status", "PASSIVE")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        s.engine
+            .store()
+            .pos(1, pos_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "ACTIVE"
+    );
+    let csrf = s.csrf(&session).await;
+    assert_eq!(
+        s.post(&path, &session, &[("csrf", &csrf), ("status", "PASSIVE")])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        s.engine
+            .store()
+            .pos(1, pos_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "PASSIVE"
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_refund_and_an_operator_can_after_confirming() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant(
+            "Shop",
+            &[
+                ("viewer@shop.test", Role::Viewer),
+                ("ops@shop.test", Role::Operator),
+            ],
+        )
+        .await;
+    let payment = s.pay(&merchant, "0001").await;
+    let refund_path = format!("/panel/payments/{payment}/refund");
+
+    let viewer = s.sign_in("viewer@shop.test", PASSWORD).await.unwrap();
+    let (status, page, _) = s.get(&format!("/panel/payments/{payment}"), &viewer).await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains(&refund_path),
+        "no refund button for a viewer"
+    );
+    let csrf = s.csrf(&viewer).await;
+    assert_eq!(
+        s.post(
+            &refund_path,
+            &viewer,
+            &[("csrf", &csrf), ("confirm", "yes")]
+        )
+        .await
+        .0,
+        403
+    );
+    let view = s
+        .engine
+        .payment_view(merchant.merchant_id, payment)
+        .await
+        .unwrap();
+    assert_eq!(view.payment.refunded_minor, 0);
+    assert!(!view.payment.voided);
+
+    let ops = s.sign_in("ops@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&ops).await;
+    // First the confirmation page; nothing happens yet.
+    let (status, page, _) = s.post(&refund_path, &ops, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"confirm\" value=\"yes\""));
+    assert!(
+        !s.engine
+            .payment_view(merchant.merchant_id, payment)
+            .await
+            .unwrap()
+            .payment
+            .voided
+    );
+    // Confirmed: cancelled at the bank (same day).
+    let (status, _, _) = s
+        .post(&refund_path, &ops, &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(status, 303);
+    let view = s
+        .engine
+        .payment_view(merchant.merchant_id, payment)
+        .await
+        .unwrap();
+    assert!(
+        view.payment.voided || view.payment.refunded_minor == 10_000,
+        "{:?}",
+        view.payment
+    );
+    let (_, page, _) = s.get(&format!("/panel/payments/{payment}"), &ops).await;
+    assert!(page.contains("İade") || page.contains("Refund"));
+    let audit = s
+        .engine
+        .store()
+        .audit_log(merchant.merchant_id, 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "payment.refund" && a.actor == "ops@shop.test")
+    );
+}
+
+#[tokio::test]
+async fn a_partial_refund_of_one_item() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let payment = s.pay(&merchant, "0001").await;
+    // The bank closes its day: from now on money goes back as a refund (credit).
+    s.http
+        .post(format!("{}/sim/nestpay/_sim/settle", s.base))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let view = s
+        .engine
+        .payment_view(merchant.merchant_id, payment)
+        .await
+        .unwrap();
+    let item = view.items[1].id;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let path = format!("/panel/payments/{payment}/items/{item}/refund");
+    assert_eq!(
+        s.post(&path, &session, &[("csrf", &csrf), ("amount", "abc")])
+            .await
+            .0,
+        400
+    );
+    let (status, page, _) = s
+        .post(&path, &session, &[("csrf", &csrf), ("amount", "12,50")])
+        .await;
+    assert_eq!(status, 200, "confirmation first");
+    assert!(page.contains("12,50 TRY"), "{page}");
+    let (status, _, _) = s
+        .post(
+            &path,
+            &session,
+            &[("csrf", &csrf), ("amount", "12,50"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let view = s
+        .engine
+        .payment_view(merchant.merchant_id, payment)
+        .await
+        .unwrap();
+    assert_eq!(view.payment.refunded_minor, 1250);
+}
+
+#[tokio::test]
+async fn one_merchants_user_cannot_reach_anothers_data_by_url() {
+    let s = Server::start().await;
+    let (a, a_pos) = s.merchant("A", &[("owner@a.test", Role::Owner)]).await;
+    s.merchant("B", &[("owner@b.test", Role::Owner)]).await;
+    let payment = s.pay(&a, "0001").await;
+    let b = s.sign_in("owner@b.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&b).await;
+    assert_eq!(
+        s.get(&format!("/panel/payments/{payment}"), &b).await.0,
+        404
+    );
+    assert_eq!(s.get(&format!("/panel/poses/{a_pos}"), &b).await.0, 404);
+    assert_eq!(
+        s.post(
+            &format!("/panel/payments/{payment}/refund"),
+            &b,
+            &[("csrf", &csrf), ("confirm", "yes")]
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        s.post(
+            &format!("/panel/poses/{a_pos}/status"),
+            &b,
+            &[("csrf", &csrf), ("status", "DELETED")]
+        )
+        .await
+        .0,
+        404
+    );
+    let (_, page, _) = s.get("/panel/payments", &b).await;
+    assert!(!page.contains(&format!("/panel/payments/{payment}\"")));
+    let (_, csv, _) = s.get("/panel/payments.csv", &b).await;
+    assert_eq!(csv.lines().count(), 1, "header only: {csv}");
+    let view = s.engine.payment_view(a.merchant_id, payment).await.unwrap();
+    assert!(!view.payment.voided);
+    assert_eq!(
+        s.engine
+            .store()
+            .pos(a.merchant_id, a_pos)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "ACTIVE"
+    );
+}
+
+#[tokio::test]
+async fn payments_are_listed_filtered_exported_and_on_the_dashboard() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let first = s.pay(&merchant, "0001").await;
+    let second = s.pay(&merchant, "0006").await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let (_, page, _) = s.get("/panel/payments?last4=0006", &session).await;
+    assert!(page.contains(&format!("/panel/payments/{second}\"")));
+    assert!(!page.contains(&format!("/panel/payments/{first}\"")));
+    assert!(page.contains("454359******0006"), "masked card");
+    assert!(!page.contains("4543590000000006"), "never the full number");
+    assert_eq!(s.get("/panel/payments?last4=12", &session).await.0, 400);
+    let (status, csv, _) = s.get("/panel/payments.csv?status=SUCCESS", &session).await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains("\"100.00\"") && !csv.contains("5258640000000001"));
+    let (status, page, _) = s.get("/panel", &session).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("200,00 TRY"), "two payments of 100 today");
+    assert!(page.contains("<svg class=\"chart\""));
+    let (_, detail, _) = s.get(&format!("/panel/payments/{first}"), &session).await;
+    assert!(detail.contains("Zaman çizelgesi") && detail.contains("Banka çağrısı"));
+}
+
+#[tokio::test]
+async fn a_pos_added_in_the_panel_is_tested_against_its_bank() {
+    let s = Server::start().await;
+    s.merchant(
+        "Shop",
+        &[
+            ("owner@shop.test", Role::Owner),
+            ("viewer@shop.test", Role::Viewer),
+        ],
+    )
+    .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let (status, page, _) = s.get("/panel/poses/new?integrator=GARANTI", &session).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"terminalId\"") && !page.contains("name=\"posnetId\""));
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("integrator", "GARANTI"),
+        ("name", "Garanti test"),
+        ("mode", "TEST"),
+        ("useSimulator", "yes"),
+        ("clientId", "7000680"),
+        ("terminalId", "30691299"),
+        ("username", "PROVAUT"),
+        ("password", "ORKESTRA-G2"),
+        ("threedsKey", "SANDBOXKEYG2"),
+    ];
+    let (status, _, _) = s.post("/panel/poses", &session, &form[..5]).await;
+    assert_eq!(status, 400, "missing credentials");
+    let (status, _, _) = s.post("/panel/poses", &session, &form).await;
+    assert_eq!(status, 303);
+    let pos = s
+        .engine
+        .store()
+        .poses(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "Garanti test")
+        .unwrap();
+    assert_eq!(pos.status, "PASSIVE");
+    let (_, page, _) = s
+        .post(
+            &format!("/panel/poses/{}/test", pos.id),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(page.contains("banka bu bilgileri kabul etti"), "{page}");
+    assert!(!page.contains("ORKESTRA-G2"), "the password is never shown");
+    // The same POS with a wrong password: the bank's refusal is shown.
+    form[8] = ("password", "WRONG-PASSWORD");
+    form[2] = ("name", "Garanti wrong");
+    s.post("/panel/poses", &session, &form).await;
+    let wrong = s
+        .engine
+        .store()
+        .poses(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "Garanti wrong")
+        .unwrap();
+    let (_, page, _) = s
+        .post(
+            &format!("/panel/poses/{}/test", wrong.id),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(page.contains("Banka bu bilgileri reddetti"), "{page}");
+    // Commissions: saved, and bad rates refused.
+    let path = format!("/panel/poses/{}/commissions", pos.id);
+    let (status, _, _) = s
+        .post(
+            &path,
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("installment_0", "1"),
+                ("onus_0", "1,75"),
+                ("notonus_0", "2.1"),
+                ("installment_1", "3"),
+                ("notonus_1", "3.5"),
+                ("blockage_1", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let saved = s
+        .engine
+        .store()
+        .pos(1, pos.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .commissions;
+    assert_eq!(saved.len(), 2);
+    assert_eq!(
+        saved[0].bank_on_us_credit_card_commission_rate.as_deref(),
+        Some("1.75")
+    );
+    assert_eq!(saved[1].blockage_day, Some(30));
+    assert_eq!(
+        s.post(
+            &path,
+            &session,
+            &[("csrf", &csrf), ("installment_0", "1"), ("onus_0", "150")]
+        )
+        .await
+        .0,
+        400
+    );
+    // A viewer sees POSes but changes nothing.
+    let viewer = s.sign_in("viewer@shop.test", PASSWORD).await.unwrap();
+    let viewer_csrf = s.csrf(&viewer).await;
+    assert_eq!(s.get("/panel/poses/new", &viewer).await.0, 403);
+    assert_eq!(
+        s.post(
+            &format!("/panel/poses/{}/status", pos.id),
+            &viewer,
+            &[("csrf", &viewer_csrf), ("status", "ACTIVE")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        s.post(
+            &format!("/panel/poses/{}/test", pos.id),
+            &viewer,
+            &[("csrf", &viewer_csrf)]
+        )
+        .await
+        .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn two_step_sign_in_with_totp() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let (_, page, _) = s.get("/panel/account", &session).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let secret_hex = hidden(&page, "secret").unwrap();
+    let secret: Vec<u8> = (0..secret_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&secret_hex[i..i + 2], 16).unwrap())
+        .collect();
+    let now_step = s.engine.now_ms() / 1000 / 30;
+    let wrong = if engine::users::totp_code(&secret, now_step) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        s.post(
+            "/panel/account/totp",
+            &session,
+            &[("csrf", &csrf), ("secret", &secret_hex), ("code", wrong)]
+        )
+        .await
+        .0,
+        422
+    );
+    let code = engine::users::totp_code(&secret, now_step);
+    assert_eq!(
+        s.post(
+            "/panel/account/totp",
+            &session,
+            &[("csrf", &csrf), ("secret", &secret_hex), ("code", &code)]
+        )
+        .await
+        .0,
+        303
+    );
+    // Now the password alone is not enough.
+    let (status, body) = s.sign_in("owner@shop.test", PASSWORD).await.unwrap_err();
+    assert_eq!(status, 401);
+    assert!(body.contains("name=\"totp\""));
+    let (_, page, cookies) = s.get("/panel/login", "").await;
+    let login = cookie_pair(&cookies, panel::session::LOGIN_CSRF_COOKIE).unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let code = engine::users::totp_code(&secret, s.engine.now_ms() / 1000 / 30);
+    let (status, _, cookies) = s
+        .post(
+            "/panel/login",
+            &login,
+            &[
+                ("csrf", &csrf),
+                ("email", "owner@shop.test"),
+                ("password", PASSWORD),
+                ("totp", &code),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(cookie_pair(&cookies, panel::session::SESSION_COOKIE).is_some());
+}
+
+#[tokio::test]
+async fn pages_switch_language_and_carry_strict_headers() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let response = s
+        .http
+        .get(format!("{}/panel/payments", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store, max-age=0");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<html lang=\"tr\"") && page.contains("Ödemeler"));
+    let (status, _, cookies) = s.get("/panel/lang/en?next=/panel/payments", &session).await;
+    assert_eq!(status, 303);
+    let lang = cookie_pair(&cookies, panel::session::LANG_COOKIE).unwrap();
+    let (_, page, _) = s
+        .get("/panel/payments", &format!("{session}; {lang}"))
+        .await;
+    assert!(page.contains("<html lang=\"en\"") && page.contains("Export CSV"));
+    // The language switch goes back only to panel pages.
+    let response = s
+        .http
+        .get(format!(
+            "{}/panel/lang/en?next=https://evil.example/",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/panel");
+}

@@ -1,0 +1,35 @@
+-- Merchant panel: users (argon2id password hashes), server-side sessions (only the SHA-256
+-- of the cookie token is kept, with the session's CSRF token) and the audit log.
+CREATE TABLE panel_users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id INTEGER NOT NULL REFERENCES merchants(id),
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    totp_secret_sealed TEXT,
+    failed_sign_ins INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX panel_users_merchant ON panel_users(merchant_id);
+
+CREATE TABLE panel_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES panel_users(id),
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX panel_sessions_user ON panel_sessions(user_id);
+
+CREATE TABLE panel_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id INTEGER NOT NULL REFERENCES merchants(id),
+    user_id INTEGER,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT,
+    detail TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX panel_audit_merchant ON panel_audit(merchant_id, id);
