@@ -9,10 +9,12 @@
 //!
 //! Modules: [`session`] (sign-in, gate), [`dashboard`], [`payments`] (search, detail,
 //! refunds, CSV), [`poses`] (ready POS integrations, test connection, commissions),
+//! [`links`] (pay-by-link products and their QR codes),
 //! [`account`] (second factor, audit log), [`ui`] (layout, languages, formatting).
 
 pub mod account;
 pub mod dashboard;
+pub mod links;
 pub mod payments;
 pub mod poses;
 pub mod session;
@@ -175,6 +177,7 @@ pub fn router(app: api::AppState, sandbox: bool) -> Router {
             "/panel/poses/{id}/commissions",
             post(poses::set_commissions),
         )
+        .route("/panel/links", get(links::list).post(links::create))
         .route("/panel/audit", get(account::audit))
         .route("/panel/account", get(account::page))
         .route("/panel/account/totp", post(account::enable_totp))

@@ -124,6 +124,7 @@ pub enum Nav {
     Dashboard,
     Payments,
     Poses,
+    Links,
     Audit,
     Account,
 }
@@ -146,6 +147,11 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, content: &str) -> Response {
             Nav::Poses,
             "/panel/poses",
             l.pick("Virtual POSes", "Sanal POS'lar"),
+        ),
+        (
+            Nav::Links,
+            "/panel/links",
+            l.pick("Payment links", "Ödeme bağlantıları"),
         ),
         (
             Nav::Audit,
