@@ -131,7 +131,9 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     /// API key → merchant. Merchants change rarely; a stale entry only delays a key change.
-    merchant_cache: RwLock<HashMap<String, Arc<Merchant>>>,
+    /// Entries live [`merchants::MERCHANT_CACHE_TTL`], so a rotated key stops working on
+    /// every node within that time (at once on the node that rotated it).
+    merchant_cache: RwLock<HashMap<String, (Arc<Merchant>, std::time::Instant)>>,
     /// POS id → health (consecutive technical failures, rest period).
     pos_health: std::sync::Mutex<HashMap<i64, route::PosHealth>>,
     /// The vault's card fingerprint key, opened once.

@@ -30,6 +30,9 @@ pub struct CreatedMerchant {
     pub hook_key: String,
 }
 
+/// How long an API key → merchant lookup is trusted without asking the database.
+pub const MERCHANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub const PURPOSE_SECRET_KEY: &str = "merchant-secret-key";
 pub const PURPOSE_THREEDS_KEY: &str = "merchant-3ds-callback-key";
 pub const PURPOSE_HOOK_KEY: &str = "merchant-hook-key";
@@ -94,7 +97,8 @@ impl Engine {
     /// The merchant owning `api_key`, if any.
     pub async fn merchant_by_api_key(&self, api_key: &str) -> Result<Option<Arc<Merchant>>> {
         if let Ok(cache) = self.merchant_cache.read()
-            && let Some(m) = cache.get(api_key)
+            && let Some((m, at)) = cache.get(api_key)
+            && at.elapsed() < MERCHANT_CACHE_TTL
         {
             return Ok(Some(m.clone()));
         }
@@ -113,9 +117,33 @@ impl Engine {
             hook_key: Secret::new(key.open_str(&row.hook_key_sealed, PURPOSE_HOOK_KEY)?),
         });
         if let Ok(mut cache) = self.merchant_cache.write() {
-            cache.insert(api_key.to_owned(), merchant.clone());
+            cache.retain(|_, (_, at)| at.elapsed() < MERCHANT_CACHE_TTL);
+            cache.insert(
+                api_key.to_owned(),
+                (merchant.clone(), std::time::Instant::now()),
+            );
         }
         Ok(Some(merchant))
+    }
+
+    /// Replaces the merchant's API key and secret key (the panel's "rotate keys"): the old
+    /// pair stops working at once here and within [`MERCHANT_CACHE_TTL`] on other nodes.
+    /// Returns the new pair, to be shown once.
+    pub async fn rotate_api_keys(&self, merchant_id: i64) -> Result<(String, String)> {
+        let api_key = format!("ork-{}", random_key(28));
+        let secret_key = random_key(40);
+        let sealed = self.master_key.seal_str(&secret_key, PURPOSE_SECRET_KEY)?;
+        self.store
+            .set_merchant_api_keys(merchant_id, &api_key, &sealed)
+            .await
+            .map_err(|e| match e {
+                store::StoreError::Conflict(_) => EngineError::NotFound("merchant"),
+                other => other.into(),
+            })?;
+        if let Ok(mut cache) = self.merchant_cache.write() {
+            cache.retain(|_, (m, _)| m.id != merchant_id);
+        }
+        Ok((api_key, secret_key))
     }
 
     pub async fn merchant_count(&self) -> Result<i64> {

@@ -10,6 +10,7 @@
 //! Modules: [`session`] (sign-in, gate), [`dashboard`], [`payments`] (search, detail,
 //! refunds, CSV), [`poses`] (ready POS integrations, test connection, commissions),
 //! [`links`] (pay-by-link products and their QR codes),
+//! [`routing_page`] (ordering, rules, dry run), [`settings`] (API keys, webhooks, users),
 //! [`account`] (second factor, audit log), [`ui`] (layout, languages, formatting).
 
 pub mod account;
@@ -17,7 +18,9 @@ pub mod dashboard;
 pub mod links;
 pub mod payments;
 pub mod poses;
+pub mod routing_page;
 pub mod session;
+pub mod settings;
 pub mod ui;
 
 use axum::Router;
@@ -178,6 +181,16 @@ pub fn router(app: api::AppState, sandbox: bool) -> Router {
             post(poses::set_commissions),
         )
         .route("/panel/links", get(links::list).post(links::create))
+        .route(
+            "/panel/routing",
+            get(routing_page::page).post(routing_page::save),
+        )
+        .route("/panel/routing/dry-run", post(routing_page::dry_run))
+        .route("/panel/settings", get(settings::page))
+        .route("/panel/settings/keys", post(settings::rotate_keys))
+        .route("/panel/settings/webhook", post(settings::set_webhook))
+        .route("/panel/settings/users", post(settings::add_user))
+        .route("/panel/webhooks/{id}/resend", post(settings::resend))
         .route("/panel/audit", get(account::audit))
         .route("/panel/account", get(account::page))
         .route("/panel/account/totp", post(account::enable_totp))

@@ -449,7 +449,7 @@ pub async fn csv(
 }
 
 /// The routing decision stored with the payment, as sentences.
-fn routing_lines(l: Lang, routing: &Value) -> String {
+pub(crate) fn routing_lines(l: Lang, routing: &Value) -> String {
     let mut lines = Vec::new();
     if let Some(rule) = routing.get("orderingRule").and_then(Value::as_str) {
         lines.push(format!(

@@ -125,6 +125,8 @@ pub enum Nav {
     Payments,
     Poses,
     Links,
+    Routing,
+    Settings,
     Audit,
     Account,
 }
@@ -157,6 +159,16 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, content: &str) -> Response {
             Nav::Audit,
             "/panel/audit",
             l.pick("Audit log", "İşlem kayıtları"),
+        ),
+        (
+            Nav::Routing,
+            "/panel/routing",
+            l.pick("Routing", "Yönlendirme"),
+        ),
+        (
+            Nav::Settings,
+            "/panel/settings",
+            l.pick("Settings", "Ayarlar"),
         ),
         (Nav::Account, "/panel/account", l.pick("Account", "Hesap")),
     ];

@@ -869,3 +869,273 @@ async fn pages_switch_language_and_carry_strict_headers() {
         .unwrap();
     assert_eq!(response.headers()["location"], "/panel");
 }
+
+#[tokio::test]
+async fn rotated_api_keys_replace_the_old_ones_at_once() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant(
+            "Shop",
+            &[
+                ("owner@shop.test", Role::Owner),
+                ("ops@shop.test", Role::Operator),
+            ],
+        )
+        .await;
+    s.pay(&merchant, "0001").await;
+    let ops = s.sign_in("ops@shop.test", PASSWORD).await.unwrap();
+    let ops_csrf = s.csrf(&ops).await;
+    assert_eq!(
+        s.post(
+            "/panel/settings/keys",
+            &ops,
+            &[("csrf", &ops_csrf), ("confirm", "yes")]
+        )
+        .await
+        .0,
+        403
+    );
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let (status, page, _) = s
+        .post("/panel/settings/keys", &session, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"confirm\""), "asks first");
+    let (status, page, _) = s
+        .post(
+            "/panel/settings/keys",
+            &session,
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let marker = "data-testid=\"new-secret\">";
+    let secret = page[page.find(marker).unwrap() + marker.len()..]
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let row = s
+        .engine
+        .store()
+        .merchant_by_id(merchant.merchant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(row.api_key, merchant.api_key);
+    // The old pair is refused; the new one pays.
+    let response = s
+        .http
+        .get(format!("{}/payment-reporting/v1/payments", s.base))
+        .header("x-api-key", &merchant.api_key)
+        .header("x-rnd-key", "r")
+        .header("x-auth-version", "v1")
+        .header("x-signature", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let rotated = CreatedMerchant {
+        api_key: row.api_key.clone(),
+        secret_key: secret,
+        ..merchant.clone()
+    };
+    s.pay(&rotated, "0001").await;
+    let (_, page, _) = s.get("/panel/settings", &session).await;
+    assert!(
+        page.contains(&row.api_key) && !page.contains(&rotated.secret_key),
+        "the secret is shown only once"
+    );
+}
+
+#[tokio::test]
+async fn webhook_url_delivery_log_and_resend() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    assert_eq!(
+        s.post(
+            "/panel/settings/webhook",
+            &session,
+            &[("csrf", &csrf), ("url", "ftp://nope")]
+        )
+        .await
+        .0,
+        422
+    );
+    // A receiver that is down: the event is logged with its error and can be resent.
+    let url = "http://127.0.0.1:9/hooks";
+    assert_eq!(
+        s.post(
+            "/panel/settings/webhook",
+            &session,
+            &[("csrf", &csrf), ("url", url)]
+        )
+        .await
+        .0,
+        303
+    );
+    s.pay(&merchant, "0001").await;
+    s.engine.deliver_webhooks().await.unwrap();
+    let events = s
+        .engine
+        .store()
+        .webhook_events(merchant.merchant_id, 10)
+        .await
+        .unwrap();
+    let event = events.first().expect("an event for the payment");
+    assert_eq!(event.event_type, "API_AUTH");
+    assert!(
+        event.attempts >= 1 && event.last_error.is_some(),
+        "{event:?}"
+    );
+    let (_, page, _) = s.get("/panel/settings", &session).await;
+    assert!(page.contains(url) && page.contains("API_AUTH"));
+    assert_eq!(
+        s.post(
+            &format!("/panel/webhooks/{}/resend", event.id),
+            &session,
+            &[("csrf", &csrf)]
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        s.post(
+            "/panel/webhooks/999999/resend",
+            &session,
+            &[("csrf", &csrf)]
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn users_are_added_by_owners_and_admins_within_their_rights() {
+    let s = Server::start().await;
+    s.merchant(
+        "Shop",
+        &[
+            ("owner@shop.test", Role::Owner),
+            ("admin@shop.test", Role::Admin),
+            ("ops@shop.test", Role::Operator),
+        ],
+    )
+    .await;
+    let admin = s.sign_in("admin@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&admin).await;
+    let add = |email: &str, role: &str, password: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("email", email.to_owned()),
+            ("role", role.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        let (s, admin) = (&s, admin.clone());
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            s.post("/panel/settings/users", &admin, &pairs).await.0
+        }
+    };
+    assert_eq!(
+        add("boss@shop.test", "owner", PASSWORD).await,
+        403,
+        "only an owner makes owners"
+    );
+    assert_eq!(add("short@shop.test", "viewer", "short").await, 422);
+    assert_eq!(add("viewer2@shop.test", "viewer", PASSWORD).await, 303);
+    assert_eq!(
+        add("viewer2@shop.test", "viewer", PASSWORD).await,
+        422,
+        "emails are unique"
+    );
+    assert!(s.sign_in("viewer2@shop.test", PASSWORD).await.is_ok());
+    let ops = s.sign_in("ops@shop.test", PASSWORD).await.unwrap();
+    let ops_csrf = s.csrf(&ops).await;
+    let (status, _, _) = s
+        .post(
+            "/panel/settings/users",
+            &ops,
+            &[
+                ("csrf", &ops_csrf),
+                ("email", "x@shop.test"),
+                ("role", "viewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn routing_rules_are_validated_and_the_dry_run_explains() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let (status, page, _) = s
+        .post(
+            "/panel/routing",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("orderingRule", "ON_US"),
+                ("rules", "[{not json"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("[{not json"), "the text is kept to fix it");
+    let (status, _, _) = s
+        .post(
+            "/panel/routing",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("orderingRule", "LOW_COMMISSION_RATE"),
+                ("rules", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        s.engine.routing_settings(1).await.unwrap().ordering_rule,
+        domain::enums::OrderingRule::LowCommissionRate
+    );
+    let (status, page, _) = s
+        .post(
+            "/panel/routing/dry-run",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("bin", "525864"),
+                ("amount", "150,00"),
+                ("installment", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("data-testid=\"chosen-pos\">Shop İşbank"),
+        "{page}"
+    );
+    assert!(page.contains("LOW_COMMISSION_RATE"));
+    assert_eq!(
+        s.post(
+            "/panel/routing/dry-run",
+            &session,
+            &[("csrf", &csrf), ("amount", "1"), ("installment", "13")]
+        )
+        .await
+        .0,
+        400
+    );
+}

@@ -93,6 +93,26 @@ pub(crate) async fn enqueue_checkout_token(
 pub const CHECKOUT_TOKEN_EVENT: &str = "CHECKOUTFORM_MERCHANT_WEBHOOK";
 
 impl Store {
+    /// Replaces a merchant's API key and sealed secret key.
+    pub async fn set_merchant_api_keys(
+        &self,
+        merchant_id: i64,
+        api_key: &str,
+        secret_key_sealed: &str,
+    ) -> Result<()> {
+        let result =
+            sqlx::query("UPDATE merchants SET api_key = $1, secret_key_sealed = $2 WHERE id = $3")
+                .bind(api_key)
+                .bind(secret_key_sealed)
+                .bind(merchant_id)
+                .execute(&self.write)
+                .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict("merchant not found"));
+        }
+        Ok(())
+    }
+
     pub async fn set_webhook_url(&self, merchant_id: i64, url: Option<&str>) -> Result<()> {
         let result = sqlx::query("UPDATE merchants SET webhook_url = $1 WHERE id = $2")
             .bind(url)
