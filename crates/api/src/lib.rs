@@ -16,6 +16,7 @@ pub mod json;
 mod bins;
 mod cards;
 mod checkout;
+mod file_reports;
 mod members;
 pub mod pages;
 mod payments;
@@ -127,6 +128,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/payment-reporting/v1/payments/{id}/refunds",
             get(reporting::payment_refunds),
+        )
+        .route(
+            "/file-reporting/v1/payment-reports",
+            get(file_reports::payment_report),
+        )
+        .route(
+            "/file-reporting/v1/transaction-reports",
+            get(file_reports::transaction_report),
+        )
+        .route(
+            "/file-reporting/v1/report-demands",
+            post(file_reports::create_demand),
+        )
+        .route(
+            "/file-reporting/v1/reports/{id}",
+            get(file_reports::retrieve_report),
         )
         .route("/installment/v1/bins/{bin}", get(bins::retrieve))
         .route(

@@ -17,6 +17,7 @@ pub mod payments;
 pub mod pos;
 pub mod recovery;
 pub mod refunds;
+pub mod reports;
 pub mod route;
 pub mod threeds;
 pub mod users;

@@ -234,7 +234,7 @@ pub(crate) fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
     })
 }
 
-fn item_from(row: &AnyRow) -> Result<PaymentItemRow> {
+pub(crate) fn item_from(row: &AnyRow) -> Result<PaymentItemRow> {
     Ok(PaymentItemRow {
         id: row.try_get("id")?,
         payment_id: row.try_get("payment_id")?,
@@ -617,6 +617,17 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(pos_from).transpose()
+    }
+
+    /// Every POS of the merchant, deleted ones too (reports name the POS of old payments).
+    pub async fn poses_any_status(&self, merchant_id: i64) -> Result<Vec<PosRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {POS_COLUMNS} FROM merchant_poses WHERE merchant_id = $1 ORDER BY id"
+        ))
+        .bind(merchant_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(pos_from).collect()
     }
 
     /// Every non-deleted POS of the merchant, in routing order.

@@ -307,3 +307,86 @@ impl Store {
         rows.iter().map(payment_from).collect()
     }
 }
+
+/// A stored report demand (`/file-reporting/v1/report-demands`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportDemandRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub report_type: String,
+    pub report_period: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub created_at: i64,
+}
+
+fn demand_from(row: &AnyRow) -> Result<ReportDemandRow> {
+    Ok(ReportDemandRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        report_type: row.try_get("report_type")?,
+        report_period: row.try_get("report_period")?,
+        start_at: row.try_get("start_at")?,
+        end_at: row.try_get("end_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_report_demand(&self, d: &ReportDemandRow) -> Result<ReportDemandRow> {
+        let row = sqlx::query(
+            "INSERT INTO report_demands (merchant_id, report_type, report_period, start_at, end_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, merchant_id, report_type, report_period, start_at, end_at, created_at",
+        )
+        .bind(d.merchant_id)
+        .bind(&d.report_type)
+        .bind(&d.report_period)
+        .bind(d.start_at)
+        .bind(d.end_at)
+        .bind(d.created_at)
+        .fetch_one(&self.write)
+        .await?;
+        demand_from(&row)
+    }
+
+    pub async fn report_demand(
+        &self,
+        merchant_id: i64,
+        id: i64,
+    ) -> Result<Option<ReportDemandRow>> {
+        let row = sqlx::query(
+            "SELECT id, merchant_id, report_type, report_period, start_at, end_at, created_at FROM report_demands WHERE id = $1 AND merchant_id = $2",
+        )
+        .bind(id)
+        .bind(merchant_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(demand_from).transpose()
+    }
+
+    /// The items (payment transactions) of the given payments, in payment then item order.
+    pub async fn items_of_payments(
+        &self,
+        payment_ids: &[i64],
+    ) -> Result<Vec<crate::rows::PaymentItemRow>> {
+        let mut out = Vec::new();
+        // Bounded `IN` lists: both databases cap bind parameters.
+        for chunk in payment_ids.chunks(500) {
+            let mut f = crate::db::Filters {
+                clauses: Vec::new(),
+                args: Vec::new(),
+            };
+            f.ints_in("payment_id", chunk);
+            let sql = format!(
+                "SELECT id, payment_id, name, external_id, price_minor, paid_price_minor, refunded_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at FROM payment_transactions WHERE {} ORDER BY payment_id, id",
+                f.sql()
+            );
+            let rows = crate::db::bind_all(sqlx::query(&sql), &f.args)
+                .fetch_all(&self.read)
+                .await?;
+            for row in &rows {
+                out.push(crate::db::item_from(row)?);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -11,6 +11,7 @@ mod auth_and_envelope;
 mod cards;
 mod checkout;
 mod concurrency;
+mod file_reports;
 mod payments;
 mod recovery;
 mod refunds;
