@@ -11,13 +11,13 @@
 //!
 //! # Credentials
 //!
-//! | [`PosConfig`] | InterPos | example (bank test account) |
+//! | [`PosConfig`] (merchant POS API field) | InterPos | example (bank test account) |
 //! |---|---|---|
-//! | `client_id` | `ShopCode`, the merchant number | `3123` |
-//! | `username` | `UserCode`, the API user | `InterTestApi` |
-//! | `password` | `UserPass`, its password | `3` |
-//! | `store_key` | `MerchantPass`, the 3D key ("üye işyeri anahtarı") | `gDg1N` |
-//! | `terminal_id` | not used: InterPos requests carry no terminal | |
+//! | `client_id` (`clientId`) | `ShopCode`, the merchant number | `3123` |
+//! | `username` (`merchantPosUsers[].posUsername`) | `UserCode`, the API user | `InterTestApi` |
+//! | `password` (`merchantPosUsers[].posPassword`) | `UserPass`, its password | `3` |
+//! | `store_key` (`threedsKey`) | `MerchantPass`, the 3D key ("üye işyeri anahtarı") | `gDg1N` |
+//! | `terminal_id` (`terminalId`) | not used: InterPos requests carry no terminal | |
 //!
 //! # Operations
 //!
