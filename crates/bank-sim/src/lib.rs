@@ -9,6 +9,7 @@
 //! * [`garanti`] — Garanti BBVA GVPS, under `/garanti` (`/garanti/VPServlet`).
 //! * [`posnet`] — Yapı Kredi PosNet, under `/posnet` (`/posnet/PosnetWebService/XML`).
 //! * [`payfor`] — QNB PayFor (QNB Finansbank, Enpara, Ziraat Katılım), under `/payfor`.
+//! * [`interpos`] — DenizBank InterPos, under `/interpos` (`/interpos/mpi/Default.aspx`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -24,6 +25,7 @@
 
 pub mod clock;
 pub mod garanti;
+pub mod interpos;
 pub mod nestpay;
 pub mod payfor;
 pub mod posnet;
@@ -41,6 +43,7 @@ pub struct Simulators {
     garanti: garanti::GarantiSim,
     posnet: posnet::PosnetSim,
     payfor: payfor::PayforSim,
+    interpos: interpos::InterposSim,
 }
 
 impl Simulators {
@@ -53,6 +56,7 @@ impl Simulators {
             garanti: garanti::GarantiSim::new(clock.clone()),
             posnet: posnet::PosnetSim::new(clock.clone()),
             payfor: payfor::PayforSim::new(clock.clone()),
+            interpos: interpos::InterposSim::new(clock.clone()),
             clock,
         }
     }
@@ -81,4 +85,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/garanti", garanti::router(sims.garanti.clone()))
         .nest("/posnet", posnet::router(sims.posnet.clone()))
         .nest("/payfor", payfor::router(sims.payfor.clone()))
+        .nest("/interpos", interpos::router(sims.interpos.clone()))
 }

@@ -11,6 +11,7 @@
 
 pub mod garanti;
 pub mod http;
+pub mod interpos;
 pub mod nestpay;
 pub mod payfor;
 pub mod posnet;
@@ -400,6 +401,7 @@ pub struct Registry {
     garanti: garanti::Garanti,
     posnet: posnet::Posnet,
     payfor: payfor::Payfor,
+    interpos: interpos::Interpos,
 }
 
 impl Registry {
@@ -408,7 +410,8 @@ impl Registry {
             nestpay: nestpay::Nestpay::new(client.clone()),
             garanti: garanti::Garanti::new(client.clone()),
             posnet: posnet::Posnet::new(client.clone()),
-            payfor: payfor::Payfor::new(client),
+            payfor: payfor::Payfor::new(client.clone()),
+            interpos: interpos::Interpos::new(client),
         }
     }
 
@@ -418,11 +421,18 @@ impl Registry {
             ConnectorFamily::Garanti => &self.garanti,
             ConnectorFamily::Posnet => &self.posnet,
             ConnectorFamily::Payfor => &self.payfor,
+            ConnectorFamily::Interpos => &self.interpos,
         }
     }
 
     pub fn all(&self) -> Vec<&dyn Connector> {
-        vec![&self.nestpay, &self.garanti, &self.posnet, &self.payfor]
+        vec![
+            &self.nestpay,
+            &self.garanti,
+            &self.posnet,
+            &self.payfor,
+            &self.interpos,
+        ]
     }
 
     /// The bank's real endpoints for this integrator in `TEST` or `PROD` mode.
@@ -435,6 +445,7 @@ impl Registry {
             ConnectorFamily::Garanti => Some(garanti::default_endpoints(integrator, production)),
             ConnectorFamily::Posnet => Some(posnet::default_endpoints(integrator, production)),
             ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
+            ConnectorFamily::Interpos => Some(interpos::default_endpoints(integrator, production)),
         }
     }
 }

@@ -69,6 +69,17 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "ORKESTRA1",
             "SANDBOXKEY5",
         ),
+        ConnectorFamily::Interpos => (
+            PosIntegrator::Denizbank,
+            "interpos",
+            "/mpi/Default.aspx",
+            "/mpi/Default.aspx",
+            "3124",
+            None,
+            "ORKESTRA_API",
+            "ORKESTRA1",
+            "SANDBOXKEYD",
+        ),
     };
     let config = PosConfig {
         integrator,
@@ -129,7 +140,7 @@ async fn every_declared_capability_works_against_the_simulator() {
     let registry = Registry::new(connectors::http::client().unwrap());
     let card = card();
     let amount = MinorUnits::from_stored(10_000);
-    assert_eq!(registry.all().len(), 4);
+    assert_eq!(registry.all().len(), 5);
     for connector in registry.all() {
         let family = connector.family();
         let caps = connector.capabilities();

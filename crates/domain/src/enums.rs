@@ -169,6 +169,7 @@ pub enum ConnectorFamily {
     Garanti,
     Posnet,
     Payfor,
+    Interpos,
 }
 
 impl ConnectorFamily {
@@ -178,6 +179,7 @@ impl ConnectorFamily {
             ConnectorFamily::Garanti => "garanti",
             ConnectorFamily::Posnet => "posnet",
             ConnectorFamily::Payfor => "payfor",
+            ConnectorFamily::Interpos => "interpos",
         }
     }
 }
@@ -200,8 +202,8 @@ impl PosIntegrator {
             PosIntegrator::Finansbank | PosIntegrator::Enpara | PosIntegrator::Ziraatkatilim => {
                 Some(ConnectorFamily::Payfor)
             }
+            PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
             PosIntegrator::AkbankVpos
-            | PosIntegrator::Denizbank
             | PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
@@ -389,6 +391,10 @@ mod tests {
             PosIntegrator::Garanti.family(),
             Some(ConnectorFamily::Garanti)
         );
-        assert_eq!(PosIntegrator::Denizbank.family(), None);
+        assert_eq!(
+            PosIntegrator::Denizbank.family(),
+            Some(ConnectorFamily::Interpos)
+        );
+        assert_eq!(PosIntegrator::Kuveytturk.family(), None);
     }
 }

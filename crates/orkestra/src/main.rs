@@ -297,7 +297,7 @@ struct SandboxPos {
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 5] = [
+const SANDBOX_POSES: [SandboxPos; 6] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -362,6 +362,19 @@ const SANDBOX_POSES: [SandboxPos; 5] = [
         user: "ORKESTRA_API_KULLANICI",
         password: "ORKESTRA1",
         threeds_key: "SANDBOXKEY5",
+    },
+    SandboxPos {
+        name: "Sandbox DenizBank",
+        integrator: domain::enums::PosIntegrator::Denizbank,
+        active: false,
+        path: "/sim/interpos/mpi/Default.aspx",
+        threeds_path: "/sim/interpos/mpi/Default.aspx",
+        client_id: "3124",
+        terminal_id: None,
+        posnet_id: None,
+        user: "ORKESTRA_API",
+        password: "ORKESTRA1",
+        threeds_key: "SANDBOXKEYD",
     },
 ];
 
