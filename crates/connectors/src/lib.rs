@@ -9,6 +9,7 @@
 //!
 //! Connectors never touch the database and never decide business rules; they translate.
 
+pub mod akbank;
 pub mod garanti;
 pub mod http;
 pub mod nestpay;
@@ -400,6 +401,7 @@ pub struct Registry {
     garanti: garanti::Garanti,
     posnet: posnet::Posnet,
     payfor: payfor::Payfor,
+    akbank: akbank::Akbank,
 }
 
 impl Registry {
@@ -408,7 +410,8 @@ impl Registry {
             nestpay: nestpay::Nestpay::new(client.clone()),
             garanti: garanti::Garanti::new(client.clone()),
             posnet: posnet::Posnet::new(client.clone()),
-            payfor: payfor::Payfor::new(client),
+            payfor: payfor::Payfor::new(client.clone()),
+            akbank: akbank::Akbank::new(client),
         }
     }
 
@@ -418,11 +421,18 @@ impl Registry {
             ConnectorFamily::Garanti => &self.garanti,
             ConnectorFamily::Posnet => &self.posnet,
             ConnectorFamily::Payfor => &self.payfor,
+            ConnectorFamily::AkbankJson => &self.akbank,
         }
     }
 
     pub fn all(&self) -> Vec<&dyn Connector> {
-        vec![&self.nestpay, &self.garanti, &self.posnet, &self.payfor]
+        vec![
+            &self.nestpay,
+            &self.garanti,
+            &self.posnet,
+            &self.payfor,
+            &self.akbank,
+        ]
     }
 
     /// The bank's real endpoints for this integrator in `TEST` or `PROD` mode.
@@ -435,6 +445,7 @@ impl Registry {
             ConnectorFamily::Garanti => Some(garanti::default_endpoints(integrator, production)),
             ConnectorFamily::Posnet => Some(posnet::default_endpoints(integrator, production)),
             ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
+            ConnectorFamily::AkbankJson => Some(akbank::default_endpoints(integrator, production)),
         }
     }
 }

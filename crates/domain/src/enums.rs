@@ -169,6 +169,8 @@ pub enum ConnectorFamily {
     Garanti,
     Posnet,
     Payfor,
+    /// Akbank's JSON virtual POS (`AKBANK_VPOS`); Akbank's older POS (`AKBANK`) is NestPay.
+    AkbankJson,
 }
 
 impl ConnectorFamily {
@@ -178,6 +180,7 @@ impl ConnectorFamily {
             ConnectorFamily::Garanti => "garanti",
             ConnectorFamily::Posnet => "posnet",
             ConnectorFamily::Payfor => "payfor",
+            ConnectorFamily::AkbankJson => "akbank",
         }
     }
 }
@@ -200,8 +203,8 @@ impl PosIntegrator {
             PosIntegrator::Finansbank | PosIntegrator::Enpara | PosIntegrator::Ziraatkatilim => {
                 Some(ConnectorFamily::Payfor)
             }
-            PosIntegrator::AkbankVpos
-            | PosIntegrator::Denizbank
+            PosIntegrator::AkbankVpos => Some(ConnectorFamily::AkbankJson),
+            PosIntegrator::Denizbank
             | PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
@@ -389,6 +392,11 @@ mod tests {
             PosIntegrator::Garanti.family(),
             Some(ConnectorFamily::Garanti)
         );
+        assert_eq!(
+            PosIntegrator::AkbankVpos.family(),
+            Some(ConnectorFamily::AkbankJson)
+        );
+        assert_eq!(ConnectorFamily::AkbankJson.as_str(), "akbank");
         assert_eq!(PosIntegrator::Denizbank.family(), None);
     }
 }
