@@ -9,6 +9,8 @@
 //! * [`garanti`] — Garanti BBVA GVPS, under `/garanti` (`/garanti/VPServlet`).
 //! * [`posnet`] — Yapı Kredi PosNet, under `/posnet` (`/posnet/PosnetWebService/XML`).
 //! * [`payfor`] — QNB PayFor (QNB Finansbank, Enpara, Ziraat Katılım), under `/payfor`.
+//! * [`akbank`] — Akbank's JSON virtual POS (`AKBANK_VPOS`), under `/akbank`
+//!   (`/akbank/api/v1/payment/virtualpos/transaction/process`, gate `/akbank/securepay`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -22,6 +24,7 @@
 //! # }
 //! ```
 
+pub mod akbank;
 pub mod clock;
 pub mod garanti;
 pub mod nestpay;
@@ -41,6 +44,7 @@ pub struct Simulators {
     garanti: garanti::GarantiSim,
     posnet: posnet::PosnetSim,
     payfor: payfor::PayforSim,
+    akbank: akbank::AkbankSim,
 }
 
 impl Simulators {
@@ -53,6 +57,7 @@ impl Simulators {
             garanti: garanti::GarantiSim::new(clock.clone()),
             posnet: posnet::PosnetSim::new(clock.clone()),
             payfor: payfor::PayforSim::new(clock.clone()),
+            akbank: akbank::AkbankSim::new(clock.clone()),
             clock,
         }
     }
@@ -60,6 +65,11 @@ impl Simulators {
     /// The clock all simulators read; shift it to test expiry or day boundaries.
     pub fn clock(&self) -> &SimClock {
         &self.clock
+    }
+
+    /// The Akbank simulator, for tests that prefer Rust calls to the admin routes.
+    pub fn akbank(&self) -> &akbank::AkbankSim {
+        &self.akbank
     }
 
     /// The NestPay simulator, for tests that prefer Rust calls to the admin routes.
@@ -81,4 +91,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/garanti", garanti::router(sims.garanti.clone()))
         .nest("/posnet", posnet::router(sims.posnet.clone()))
         .nest("/payfor", payfor::router(sims.payfor.clone()))
+        .nest("/akbank", akbank::router(sims.akbank.clone()))
 }
