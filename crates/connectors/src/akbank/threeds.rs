@@ -22,9 +22,12 @@
 //!   `terminalSafeId`; a `3D` authentication (`txnCode 3001`) its `secureId`,
 //!   `secureEcomInd`, `secureData`, `secureMd`; a provision (`txnCode 1000`/`1004`,
 //!   `3D_PAY` and `3D_PAY_HOSTING`) its `hostResponseCode` when one was posted;
-//! * `amount` and `currencyCode` are read only when signed (they feed the engine's
-//!   consistency check, which refuses a callback without them). The reference fixtures'
-//!   callbacks do not carry them; the simulator signs them (see its documentation).
+//! * `amount` and `currencyCode` are read as posted, signed or not: they feed the engine's
+//!   consistency check only. The amount the bank acts on is the one our signed form bound
+//!   to this `orderId` (the gate refuses a form whose `hash` does not verify, and only we
+//!   hold the key), so a forged amount can only make the engine refuse the callback. The
+//!   reference fixtures' callbacks do not carry them; a callback without them is refused by
+//!   that check (fail closed). The simulator echoes them.
 //!
 //! `authenticated` is `responseCode == VPS-0000`, or a provision the issuer answered
 //! (`VPS-1005`: the 3D step passed, the payment did not). A `3001` callback carries no
@@ -340,14 +343,19 @@ pub(crate) fn parse_callback(
             .map(str::trim)
             .filter(|m| !m.is_empty())
     });
-    let currency = match signed.non_empty("currencyCode") {
+    let posted = |name: &str| {
+        last(fields, name)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    };
+    let currency = match posted("currencyCode") {
         None => None,
         Some(code) => Some(
             wire::parse_currency(code)
                 .ok_or_else(|| malformed(format!("unknown currency {:?}", wire::clip(code))))?,
         ),
     };
-    let amount = match signed.non_empty("amount") {
+    let amount = match posted("amount") {
         None => None,
         Some(text) => {
             let currency = currency.ok_or_else(|| malformed("amount without currency"))?;
