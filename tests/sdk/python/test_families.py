@@ -1,7 +1,8 @@
 """Every connector family end to end through the SDK: the sandbox merchant's Garanti, Yapı
-Kredi (PosNet) and QNB (PayFor) POSes start PASSIVE; once activated, each takes a non-3D
-payment and a refund, and a 3D Secure payment through its bank's gate and ACS page, against
-that bank's simulator (which checks the bank's own hashes and MACs)."""
+Kredi (PosNet), QNB (PayFor) and Akbank (JSON virtual POS) POSes start PASSIVE; once
+activated, each takes a non-3D payment and a refund, and a 3D Secure payment through its
+bank's gate and ACS page, against that bank's simulator (which checks the bank's own hashes
+and MACs)."""
 
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ FAMILY_POSES = {
     "garanti": ("7000680", "GARANTI"),
     "posnet": ("6706598330", "YKB"),
     "payfor": ("085300000009705", "FINANSBANK"),
+    "akbank": ("20251127120000000001A1B2C3D4E5F6", "AKBANK_VPOS"),
 }
 
 
