@@ -258,17 +258,8 @@ async fn pre_auth_then_post_auth() {
     // Once only.
     let twice = decline_of(akbank.capture(&pos, &capture(10_000)).await.unwrap());
     assert_eq!(twice.code, "VPS-1907");
-    // Cancelling the post-authorisation reopens the pre-authorisation (vector P11.34).
-    approved(
-        &akbank
-            .void(&pos, &VoidRequest { order_id: "RTPRE1" })
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        state_of(akbank.sync_payment(&pos, "RTPRE1").await.unwrap()),
-        BankOrderState::PreAuthorized
-    );
+    // At the bank, cancelling the post-authorisation reopens the pre-authorisation (vector
+    // P11.34); a void releases that too, so the whole order ends cancelled.
     approved(
         &akbank
             .void(&pos, &VoidRequest { order_id: "RTPRE1" })
@@ -278,6 +269,21 @@ async fn pre_auth_then_post_auth() {
     assert_eq!(
         state_of(akbank.sync_payment(&pos, "RTPRE1").await.unwrap()),
         BankOrderState::Voided
+    );
+    let order = sim_order(&base, "RTPRE1").await;
+    assert_eq!(
+        (order["status"].as_str(), order["capturedMinor"].as_i64()),
+        (Some("Voided"), Some(0))
+    );
+    assert_eq!(
+        decline_of(
+            akbank
+                .void(&pos, &VoidRequest { order_id: "RTPRE1" })
+                .await
+                .unwrap()
+        )
+        .code,
+        "VPS-1008"
     );
     // A sale cannot be post-authorised; an unknown order neither.
     let sale_card = card;

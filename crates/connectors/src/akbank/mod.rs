@@ -293,17 +293,47 @@ impl Connector for Akbank {
         wire::outcome(&reply)
     }
 
+    /// Cancel `1003`. Akbank cancels an order's last transaction, so cancelling a
+    /// post-authorised pre-authorisation reverses the capture and reopens the hold
+    /// (P11.34); a void means the whole order, so when the order history then shows an open
+    /// pre-authorisation a second cancel releases it. The outcome is the first cancel's (the
+    /// capture is reversed either way); a second cancel that fails is logged.
     async fn void(
         &self,
         pos: &PosConfig,
         request: &VoidRequest<'_>,
     ) -> Result<Outcome, ConnectorError> {
         let credentials = credentials(pos, request.order_id)?;
-        let body = wire::void_body(credentials, &wire::Stamp::now(), request.order_id);
-        let reply = self
-            .call(pos, credentials, "void", request.order_id, body)
-            .await?;
-        wire::outcome(&reply)
+        let cancel = || async {
+            let body = wire::void_body(credentials, &wire::Stamp::now(), request.order_id);
+            let reply = self
+                .call(pos, credentials, "void", request.order_id, body)
+                .await?;
+            wire::outcome(&reply)
+        };
+        let outcome = cancel().await?;
+        if !matches!(outcome, Outcome::Approved(_)) {
+            return Ok(outcome);
+        }
+        let reopened = matches!(
+            self.sync_payment(pos, request.order_id).await,
+            Ok(PaymentSync::Approved {
+                state: crate::BankOrderState::PreAuthorized,
+                ..
+            })
+        );
+        if reopened {
+            match cancel().await {
+                Ok(Outcome::Approved(_)) => {}
+                other => tracing::warn!(
+                    connector = "akbank",
+                    order_id = request.order_id,
+                    result = ?other.map(|o| matches!(o, Outcome::Approved(_))),
+                    "post-authorisation cancelled but its pre-authorisation is still open"
+                ),
+            }
+        }
+        Ok(outcome)
     }
 
     async fn refund(
