@@ -2,16 +2,20 @@
 Kredi (PosNet), QNB (PayFor) and Akbank (JSON virtual POS) POSes start PASSIVE; once
 activated, each takes a non-3D payment and a refund, and a 3D Secure payment through its
 bank's gate and ACS page, against that bank's simulator (which checks the bank's own hashes
-and MACs)."""
+and MACs). Each also pre-authorises, captures less and cancels, and refunds part of a sale
+after the bank's end of day."""
 
 from decimal import Decimal
 
 import pytest
 import requests
+from craftgate.model.payment_phase import PaymentPhase
 from craftgate.model.pos_status import PosStatus
 from craftgate.request.complete_three_ds_payment_request import CompleteThreeDSPaymentRequest
 from craftgate.request.init_three_ds_payment_request import InitThreeDSPaymentRequest
+from craftgate.request.post_auth_payment_request import PostAuthPaymentRequest
 from craftgate.request.refund_payment_request import RefundPaymentRequest
+from craftgate.request.refund_payment_transaction_request import RefundPaymentTransactionRequest
 from craftgate.request.update_merchant_pos_status_request import UpdateMerchantPosStatusRequest
 
 import orkestra_harness as h
@@ -28,6 +32,19 @@ FAMILY_POSES = {
     "payfor": ("085300000009705", "FINANSBANK"),
     "akbank": ("20251127120000000001A1B2C3D4E5F6", "AKBANK_VPOS"),
 }
+
+
+def bank_order(env, family, client_id, order_id):
+    """The family's simulator's record of one order."""
+    r = requests.get(f"{env.server.base_url}/sim/{family}/_sim/orders/{client_id}/{order_id}", timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def bank_settle(env, family, client_id):
+    """End of day at the family's simulator for the terminal."""
+    r = requests.post(f"{env.server.base_url}/sim/{family}/_sim/settle", json={"clientId": client_id}, timeout=10)
+    assert r.status_code == 200, r.text
 
 
 def bank_orders(env, family, client_id):
@@ -89,3 +106,42 @@ def test_3ds_payment_through_the_banks_gate(env, family):
     assert s.enum_value(done.payment_status) == "SUCCESS"
     assert done.pos.alias == alias
     assert Decimal(str(done.paid_price)) == Decimal("80.10")
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_pre_auth_smaller_post_auth_then_cancel(env, family):
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    pre = env.client.payment().create_payment(
+        s.payment_request(price="60.00", pos_alias=alias, phase=PaymentPhase.PRE_AUTH))
+    assert h.last_status() == 200
+    assert s.enum_value(pre.payment_status) == "SUCCESS" and s.enum_value(pre.payment_phase) == "PRE_AUTH"
+    order = bank_order(env, family, client_id, pre.order_id)
+    assert order["status"] == "Authorized" and order["capturedMinor"] == 0, order
+
+    post = env.client.payment().post_auth_payment(pre.id, PostAuthPaymentRequest(paid_price=Decimal("45.00")))
+    assert h.last_status() == 200
+    assert s.enum_value(post.payment_status) == "SUCCESS"
+    assert bank_order(env, family, client_id, pre.order_id)["capturedMinor"] == 4500
+
+    cancel = env.client.payment().refund_payment(RefundPaymentRequest(payment_id=pre.id))
+    assert h.last_status() == 200
+    assert s.enum_value(cancel.refund_type) == "CANCEL" and s.enum_value(cancel.status) == "SUCCESS"
+    order = bank_order(env, family, client_id, pre.order_id)
+    assert order["voided"] is True and order["status"] == "Voided", order
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_partial_refund_after_end_of_day(env, family):
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    payment = env.client.payment().create_payment(s.payment_request(price="100.00", pos_alias=alias))
+    assert s.enum_value(payment.payment_status) == "SUCCESS"
+    bank_settle(env, family, client_id)
+    refund = env.client.payment().refund_payment_transaction(RefundPaymentTransactionRequest(
+        payment_transaction_id=payment.payment_transactions[0].id, refund_price=Decimal("12.50"),
+        conversation_id=h.uid("rtx")))
+    assert h.last_status() == 200
+    assert s.enum_value(refund.status) == "SUCCESS" and refund.is_after_settlement is True
+    order = bank_order(env, family, client_id, payment.order_id)
+    assert order["refundedMinor"] == 1250 and order["status"] == "PartiallyRefunded", order
