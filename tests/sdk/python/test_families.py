@@ -145,3 +145,26 @@ def test_partial_refund_after_end_of_day(env, family):
     assert s.enum_value(refund.status) == "SUCCESS" and refund.is_after_settlement is True
     order = bank_order(env, family, client_id, payment.order_id)
     assert order["refundedMinor"] == 1250 and order["status"] == "PartiallyRefunded", order
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_lost_answer_is_recovered_by_the_status_inquiry(env, family):
+    """The bank charged but its answer (and the first inquiry's) was lost: the payment is
+    WAITING, then the family's status inquiry settles it as the bank's truth."""
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    r = requests.post(f"{env.server.base_url}/sim/{family}/_sim/faults",
+                      json={"clientId": client_id, "mode": "drop_after", "count": 2}, timeout=10)
+    assert r.status_code == 200, r.text
+    payment = env.client.payment().create_payment(s.payment_request(price="33.30", pos_alias=alias))
+    assert h.last_status() in (200, 202)
+    assert s.enum_value(payment.payment_status) in ("WAITING", "SUCCESS")
+
+    def settled():
+        p = env.client.payment().retrieve_payment(payment.id)
+        return p if s.enum_value(p.payment_status) in ("SUCCESS", "FAILURE") else None
+
+    done = h.wait_until(settled, 25, interval=0.25, message=f"{family} payment to settle")
+    assert s.enum_value(done.payment_status) == "SUCCESS"
+    charged = [o for o in bank_orders(env, family, client_id) if o["orderId"] == done.order_id]
+    assert len(charged) == 1 and charged[0]["amountMinor"] == 3330, charged
