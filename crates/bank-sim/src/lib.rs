@@ -10,6 +10,8 @@
 //! * [`posnet`] — Yapı Kredi PosNet, under `/posnet` (`/posnet/PosnetWebService/XML`).
 //! * [`payfor`] — QNB PayFor (QNB Finansbank, Enpara, Ziraat Katılım), under `/payfor`.
 //! * [`interpos`] — DenizBank InterPos, under `/interpos` (`/interpos/mpi/Default.aspx`).
+//! * [`akbank`] — Akbank's JSON virtual POS (`AKBANK_VPOS`), under `/akbank`
+//!   (`/akbank/api/v1/payment/virtualpos/transaction/process`, gate `/akbank/securepay`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -23,6 +25,7 @@
 //! # }
 //! ```
 
+pub mod akbank;
 pub mod clock;
 pub mod garanti;
 pub mod interpos;
@@ -44,6 +47,7 @@ pub struct Simulators {
     posnet: posnet::PosnetSim,
     payfor: payfor::PayforSim,
     interpos: interpos::InterposSim,
+    akbank: akbank::AkbankSim,
 }
 
 impl Simulators {
@@ -57,6 +61,7 @@ impl Simulators {
             posnet: posnet::PosnetSim::new(clock.clone()),
             payfor: payfor::PayforSim::new(clock.clone()),
             interpos: interpos::InterposSim::new(clock.clone()),
+            akbank: akbank::AkbankSim::new(clock.clone()),
             clock,
         }
     }
@@ -64,6 +69,11 @@ impl Simulators {
     /// The clock all simulators read; shift it to test expiry or day boundaries.
     pub fn clock(&self) -> &SimClock {
         &self.clock
+    }
+
+    /// The Akbank simulator, for tests that prefer Rust calls to the admin routes.
+    pub fn akbank(&self) -> &akbank::AkbankSim {
+        &self.akbank
     }
 
     /// The NestPay simulator, for tests that prefer Rust calls to the admin routes.
@@ -86,4 +96,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/posnet", posnet::router(sims.posnet.clone()))
         .nest("/payfor", payfor::router(sims.payfor.clone()))
         .nest("/interpos", interpos::router(sims.interpos.clone()))
+        .nest("/akbank", akbank::router(sims.akbank.clone()))
 }

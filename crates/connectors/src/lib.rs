@@ -9,6 +9,7 @@
 //!
 //! Connectors never touch the database and never decide business rules; they translate.
 
+pub mod akbank;
 pub mod garanti;
 pub mod http;
 pub mod interpos;
@@ -402,6 +403,7 @@ pub struct Registry {
     posnet: posnet::Posnet,
     payfor: payfor::Payfor,
     interpos: interpos::Interpos,
+    akbank: akbank::Akbank,
 }
 
 impl Registry {
@@ -411,7 +413,8 @@ impl Registry {
             garanti: garanti::Garanti::new(client.clone()),
             posnet: posnet::Posnet::new(client.clone()),
             payfor: payfor::Payfor::new(client.clone()),
-            interpos: interpos::Interpos::new(client),
+            interpos: interpos::Interpos::new(client.clone()),
+            akbank: akbank::Akbank::new(client),
         }
     }
 
@@ -422,6 +425,7 @@ impl Registry {
             ConnectorFamily::Posnet => &self.posnet,
             ConnectorFamily::Payfor => &self.payfor,
             ConnectorFamily::Interpos => &self.interpos,
+            ConnectorFamily::AkbankJson => &self.akbank,
         }
     }
 
@@ -432,6 +436,7 @@ impl Registry {
             &self.posnet,
             &self.payfor,
             &self.interpos,
+            &self.akbank,
         ]
     }
 
@@ -446,6 +451,7 @@ impl Registry {
             ConnectorFamily::Posnet => Some(posnet::default_endpoints(integrator, production)),
             ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
             ConnectorFamily::Interpos => Some(interpos::default_endpoints(integrator, production)),
+            ConnectorFamily::AkbankJson => Some(akbank::default_endpoints(integrator, production)),
         }
     }
 }

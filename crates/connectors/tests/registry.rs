@@ -80,6 +80,18 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "ORKESTRA1",
             "SANDBOXKEYD",
         ),
+        // Akbank signs with the secret key (threedsKey); no API user.
+        ConnectorFamily::AkbankJson => (
+            PosIntegrator::AkbankVpos,
+            "akbank",
+            "/api/v1/payment/virtualpos/transaction/process",
+            "/securepay",
+            "20251127120000000001A1B2C3D4E5F6",
+            Some("20251127120000000002F6E5D4C3B2A1"),
+            "",
+            "",
+            "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
+        ),
     };
     let config = PosConfig {
         integrator,

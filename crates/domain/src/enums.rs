@@ -170,6 +170,8 @@ pub enum ConnectorFamily {
     Posnet,
     Payfor,
     Interpos,
+    /// Akbank's JSON virtual POS (`AKBANK_VPOS`); Akbank's older POS (`AKBANK`) is NestPay.
+    AkbankJson,
 }
 
 impl ConnectorFamily {
@@ -180,6 +182,7 @@ impl ConnectorFamily {
             ConnectorFamily::Posnet => "posnet",
             ConnectorFamily::Payfor => "payfor",
             ConnectorFamily::Interpos => "interpos",
+            ConnectorFamily::AkbankJson => "akbank",
         }
     }
 }
@@ -203,8 +206,8 @@ impl PosIntegrator {
                 Some(ConnectorFamily::Payfor)
             }
             PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
-            PosIntegrator::AkbankVpos
-            | PosIntegrator::Fibabank
+            PosIntegrator::AkbankVpos => Some(ConnectorFamily::AkbankJson),
+            PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
             | PosIntegrator::Kuveytturk
@@ -395,6 +398,11 @@ mod tests {
             PosIntegrator::Denizbank.family(),
             Some(ConnectorFamily::Interpos)
         );
+        assert_eq!(
+            PosIntegrator::AkbankVpos.family(),
+            Some(ConnectorFamily::AkbankJson)
+        );
+        assert_eq!(ConnectorFamily::AkbankJson.as_str(), "akbank");
         assert_eq!(PosIntegrator::Kuveytturk.family(), None);
     }
 }

@@ -297,7 +297,7 @@ struct SandboxPos {
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 6] = [
+const SANDBOX_POSES: [SandboxPos; 7] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -375,6 +375,21 @@ const SANDBOX_POSES: [SandboxPos; 6] = [
         user: "ORKESTRA_API",
         password: "ORKESTRA1",
         threeds_key: "SANDBOXKEYD",
+    },
+    // Akbank's JSON POS signs everything with its secret key (threedsKey); the API user is
+    // not used.
+    SandboxPos {
+        name: "Sandbox Akbank",
+        integrator: domain::enums::PosIntegrator::AkbankVpos,
+        active: false,
+        path: "/sim/akbank/api/v1/payment/virtualpos/transaction/process",
+        threeds_path: "/sim/akbank/securepay",
+        client_id: "20251127120000000001A1B2C3D4E5F6",
+        terminal_id: Some("20251127120000000002F6E5D4C3B2A1"),
+        posnet_id: None,
+        user: "AKBANK_JSON",
+        password: "unused",
+        threeds_key: "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
     },
 ];
 

@@ -170,6 +170,59 @@ fn credential_fields(family: ConnectorFamily) -> Vec<CredentialField> {
                 true,
             ),
         ],
+        "interpos" => vec![
+            field(
+                "clientId",
+                "ShopCode",
+                "Your shop code (mağaza kodu).",
+                "Mağaza kodunuz (ShopCode).",
+                false,
+            ),
+            field(
+                "username",
+                "UserCode",
+                "The API user code.",
+                "API kullanıcı kodu.",
+                false,
+            ),
+            field(
+                "password",
+                "UserPass",
+                "The API user's password.",
+                "API kullanıcısının parolası.",
+                true,
+            ),
+            field(
+                "threedsKey",
+                "MerchantPass",
+                "The 3D Secure merchant key.",
+                "3D Secure üye işyeri anahtarı.",
+                true,
+            ),
+        ],
+        "akbank" => vec![
+            field(
+                "clientId",
+                "merchantSafeId",
+                "The 32-character merchant id from Akbank's panel.",
+                "Akbank panelindeki 32 karakterlik üye işyeri kimliği.",
+                false,
+            ),
+            field(
+                "terminalId",
+                "terminalSafeId",
+                "The 32-character terminal id.",
+                "32 karakterlik terminal kimliği.",
+                false,
+            ),
+            field(
+                "threedsKey",
+                "Secret key",
+                "The secret key that signs every request (auth-hash).",
+                "Her isteği imzalayan gizli anahtar (auth-hash).",
+                true,
+            ),
+        ],
         _ => vec![
             field(
                 "clientId",

@@ -1,9 +1,10 @@
 """Every connector family end to end through the SDK: the sandbox merchant's Garanti, Yapı
-Kredi (PosNet), QNB (PayFor) and DenizBank (InterPos) POSes start PASSIVE; once activated,
-each takes a non-3D payment and its cancel, a 3D Secure payment through its bank's gate and
-ACS page, a pre-auth and its post-auth, a partial refund after end of day, and a payment whose
-bank answer is lost (recovered by status inquiry), against that bank's simulator (which checks
-the bank's own hashes and MACs)."""
+Kredi (PosNet), QNB (PayFor), DenizBank (InterPos) and Akbank (JSON virtual POS) POSes start
+PASSIVE; once activated, each takes a non-3D payment and its cancel, a 3D Secure payment
+through its bank's gate and ACS page, a pre-auth and its post-auth (and a smaller capture then
+a cancel), a partial refund after end of day, and a payment whose bank answer is lost
+(recovered by status inquiry), against that bank's simulator (which checks the bank's own
+hashes and MACs)."""
 
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ FAMILY_POSES = {
     "posnet": ("6706598330", "YKB"),
     "payfor": ("085300000009705", "FINANSBANK"),
     "interpos": ("3124", "DENIZBANK"),
+    "akbank": ("20251127120000000001A1B2C3D4E5F6", "AKBANK_VPOS"),
 }
 
 
@@ -119,6 +121,29 @@ def test_pre_auth_then_post_auth(env, family):
     assert h.last_status() == 200
     assert s.enum_value(post.payment_phase) == "POST_AUTH" and post.paid_price == Decimal("70")
     assert bank_order(env, family, client_id, pre.order_id)["capturedMinor"] == 7000
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_POSES))
+def test_pre_auth_smaller_post_auth_then_cancel(env, family):
+    client_id, _ = FAMILY_POSES[family]
+    alias = env.poses[client_id].alias
+    pre = env.client.payment().create_payment(
+        s.payment_request(price="60.00", pos_alias=alias, phase=PaymentPhase.PRE_AUTH))
+    assert h.last_status() == 200
+    assert s.enum_value(pre.payment_status) == "SUCCESS" and s.enum_value(pre.payment_phase) == "PRE_AUTH"
+    order = bank_order(env, family, client_id, pre.order_id)
+    assert order["status"] == "Authorized" and order["capturedMinor"] == 0, order
+
+    post = env.client.payment().post_auth_payment(pre.id, PostAuthPaymentRequest(paid_price=Decimal("45.00")))
+    assert h.last_status() == 200
+    assert s.enum_value(post.payment_status) == "SUCCESS"
+    assert bank_order(env, family, client_id, pre.order_id)["capturedMinor"] == 4500
+
+    cancel = env.client.payment().refund_payment(RefundPaymentRequest(payment_id=pre.id))
+    assert h.last_status() == 200
+    assert s.enum_value(cancel.refund_type) == "CANCEL" and s.enum_value(cancel.status) == "SUCCESS"
+    order = bank_order(env, family, client_id, pre.order_id)
+    assert order["voided"] is True and order["status"] == "Voided", order
 
 
 @pytest.mark.parametrize("family", sorted(FAMILY_POSES))
