@@ -659,7 +659,7 @@ impl Engine {
                 .ok_or(EngineError::NotFound("attempt"))?;
             let decline = match outcome {
                 Ok(Outcome::Approved(approval)) => {
-                    self.record_pos_health(routed.pos.id, false);
+                    self.note_pos_health(&routed.pos, false).await;
                     self.apply_outcome(&attempt, Outcome::Approved(approval), true)
                         .await?;
                     self.keep_card_if_asked(merchant_id, payment_id, &request)
@@ -667,11 +667,12 @@ impl Engine {
                     return self.payment_view(merchant_id, payment_id).await;
                 }
                 Ok(Outcome::Declined(decline)) => {
-                    self.record_pos_health(routed.pos.id, is_acquirer_side(decline.group));
+                    self.note_pos_health(&routed.pos, is_acquirer_side(decline.group))
+                        .await;
                     decline
                 }
                 Err(error) if error.nothing_was_sent() => {
-                    self.record_pos_health(routed.pos.id, true);
+                    self.note_pos_health(&routed.pos, true).await;
                     Decline {
                         group: ErrorGroup::InvalidMerchantOrPos,
                         code: String::new(),
@@ -679,7 +680,7 @@ impl Engine {
                     }
                 }
                 Err(error) => {
-                    self.record_pos_health(routed.pos.id, true);
+                    self.note_pos_health(&routed.pos, true).await;
                     tracing::warn!(payment_id, attempt_id, %error, "bank outcome unknown; asking the bank");
                     self.store
                         .mark_attempt_unknown(

@@ -119,11 +119,35 @@ impl Engine {
             .is_some_and(|until| until > Instant::now())
     }
 
-    /// Counts a bank call's health: a technical failure (no answer, unreadable answer,
-    /// bank-side error) or a healthy answer (approved or declined by the bank).
-    pub(crate) fn record_pos_health(&self, pos_id: i64, technical_failure: bool) {
-        let Ok(mut health) = self.pos_health.lock() else {
+    /// Counts a bank call's health and, when the POS leaves or rejoins the rotation, tells
+    /// the merchant with an `AUTOPILOT` webhook (status `FAILURE`: taken out; `SUCCESS`:
+    /// back; payload: the POS id).
+    pub(crate) async fn note_pos_health(&self, pos: &PosRow, technical_failure: bool) {
+        let Some(up) = self.record_pos_health(pos.id, technical_failure) else {
             return;
+        };
+        let status = if up { "SUCCESS" } else { "FAILURE" };
+        if let Err(error) = self
+            .store
+            .enqueue_event(
+                pos.merchant_id,
+                "AUTOPILOT",
+                status,
+                &pos.id.to_string(),
+                self.now_ms(),
+            )
+            .await
+        {
+            tracing::warn!(pos_id = pos.id, %error, "AUTOPILOT event not queued");
+        }
+    }
+
+    /// Counts a bank call's health: a technical failure (no answer, unreadable answer,
+    /// bank-side error) or a healthy answer (approved or declined by the bank). Returns
+    /// `Some(false)` when the POS just left the rotation, `Some(true)` when it just came back.
+    pub(crate) fn record_pos_health(&self, pos_id: i64, technical_failure: bool) -> Option<bool> {
+        let Ok(mut health) = self.pos_health.lock() else {
+            return None;
         };
         let entry = health.entry(pos_id).or_insert_with(PosHealth::default);
         if technical_failure {
@@ -136,12 +160,16 @@ impl Engine {
                     rest_ms = self.config.pos_rest.as_millis() as u64,
                     "POS taken out of rotation after repeated technical failures"
                 );
+                return Some(false);
             }
+            None
         } else {
-            if entry.resting_until.is_some() {
+            let was_resting = entry.resting_until.is_some();
+            *entry = PosHealth::default();
+            if was_resting {
                 tracing::info!(pos_id, "POS back in rotation");
             }
-            *entry = PosHealth::default();
+            was_resting.then_some(true)
         }
     }
 

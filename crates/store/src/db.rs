@@ -1353,6 +1353,13 @@ async fn update_payment(
                     (Some(token), "CHECKOUT_FORM" | "PAY_BY_LINK") => {
                         ("CHECKOUTFORM_AUTH", payment.status.as_str(), token.clone())
                     }
+                    // Straight from the 3D gate to an outcome (the 3D Pay and hosted
+                    // models, where the bank authorises in the callback): one event.
+                    _ if previous.as_deref() == Some("INIT_THREEDS") => (
+                        "API_VERIFY_AND_AUTH",
+                        payment.status.as_str(),
+                        payment.id.to_string(),
+                    ),
                     _ => ("API_AUTH", payment.status.as_str(), payment.id.to_string()),
                 },
             ),

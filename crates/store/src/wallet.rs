@@ -296,6 +296,7 @@ pub(crate) async fn post_in(conn: &mut AnyConnection, p: &Posting) -> Result<Pos
         return Ok(PostingOutcome::Exists(transfer_from(&existing)?));
     };
     let seq: i64 = row.try_get("id")?;
+    crate::webhooks::enqueue_wallet_transactions(&mut *conn, &[seq], t.created_at).await?;
     if let Some((pending_id, status)) = p.resolves() {
         let claimed = sqlx::query(
             "UPDATE ledger_pending SET status = $1, updated_at = $2 WHERE transfer_id = $3 AND status = 'pending'",
@@ -465,6 +466,8 @@ impl LedgerBatch {
                 "ledger batch: transfers not all written",
             ));
         }
+        let new_seqs: Vec<i64> = seqs.iter().map(|(_, seq)| *seq).collect();
+        crate::webhooks::enqueue_wallet_transactions(tx, &new_seqs, now).await?;
         for chunk in balances.chunks(IN_CHUNK) {
             // `VALUES` columns are named column1…column9 on both databases: the id, the
             // four new balances, then the four balances the row must still have. Padded to
@@ -612,8 +615,18 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
+        let account = account_from(&row)?;
+        crate::webhooks::enqueue(
+            &mut tx,
+            a.merchant_id,
+            "WALLET_CREATED",
+            "SUCCESS",
+            &account.id.to_string(),
+            a.created_at,
+        )
+        .await?;
         tx.commit().await?;
-        account_from(&row)
+        Ok(account)
     }
 
     /// Creates many member wallets in one transaction (benchmarks and bulk imports); the

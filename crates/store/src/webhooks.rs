@@ -89,10 +89,53 @@ pub(crate) async fn enqueue_checkout_token(
     Ok(())
 }
 
+/// Queues `WALLET_TX_CREATED` for each posted transfer among `seqs` that moves a member's
+/// wallet, inside the caller's transaction (one statement, whatever the count).
+pub(crate) async fn enqueue_wallet_transactions(
+    conn: &mut sqlx::AnyConnection,
+    seqs: &[i64],
+    now: i64,
+) -> Result<()> {
+    for chunk in seqs.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "INSERT INTO webhook_events (merchant_id, event_type, status, payload_id, event_time, state, attempts, next_attempt_at) \
+             SELECT t.merchant_id, 'WALLET_TX_CREATED', 'SUCCESS', CAST(t.id AS TEXT), $1, 'pending', 0, $1 \
+             FROM ledger_transfers t JOIN merchants m ON m.id = t.merchant_id \
+             WHERE t.id IN ({}) AND t.kind IN ('single', 'post') \
+             AND m.webhook_url IS NOT NULL AND m.webhook_url <> '' \
+             AND EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id IN (t.debit_account_id, t.credit_account_id) AND a.kind = 'member_wallet')",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for seq in chunk {
+            query = query.bind(*seq);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The event type of a token sent to a checkout's `merchantWebhookUrl`.
 pub const CHECKOUT_TOKEN_EVENT: &str = "CHECKOUTFORM_MERCHANT_WEBHOOK";
 
 impl Store {
+    /// Queues one event on its own, for changes that live outside the database (a POS
+    /// taken out of rotation or put back: `AUTOPILOT`).
+    pub async fn enqueue_event(
+        &self,
+        merchant_id: i64,
+        event_type: &str,
+        status: &str,
+        payload_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        enqueue(&mut tx, merchant_id, event_type, status, payload_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Replaces a merchant's API key and sealed secret key.
     pub async fn set_merchant_api_keys(
         &self,

@@ -291,6 +291,10 @@ async fn failed_authentication_fails_the_payment() {
 #[tokio::test]
 async fn with_3d_pay_the_bank_provisions_and_the_callback_completes_it() {
     let app = TestApp::spawn().await;
+    app.engine
+        .set_webhook_url(app.merchant.merchant_id, Some("http://127.0.0.1:9/hooks"))
+        .await
+        .unwrap();
     let (_, poses) = app.call("GET", "/merchant/v1/merchant-poses", None).await;
     for pos in poses["data"]["items"].as_array().unwrap() {
         let (status, body) = app
@@ -324,6 +328,24 @@ async fn with_3d_pay_the_bank_provisions_and_the_callback_completes_it() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(app.bank_orders(ISBANK_CLIENT).await.len(), 1);
+    // Verified and authorised in one step: one API_VERIFY_AND_AUTH, no THREEDS_VERIFY.
+    let events: Vec<(String, String, String)> = app
+        .engine
+        .store()
+        .webhook_events(app.merchant.merchant_id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event_type, e.status, e.payload_id))
+        .collect();
+    assert_eq!(
+        events,
+        vec![(
+            "API_VERIFY_AND_AUTH".to_owned(),
+            "SUCCESS".to_owned(),
+            payment_id.to_string()
+        )]
+    );
 }
 
 #[tokio::test]

@@ -186,3 +186,120 @@ async fn failed_deliveries_are_retried_with_backoff_and_survive_a_restart() {
     assert_eq!(app.engine.deliver_webhooks().await.unwrap(), 1);
     assert_eq!(site.received.lock().unwrap().len(), 2);
 }
+
+/// The events a merchant has queued: `(eventType, status, payloadId)`, oldest first.
+async fn queued(app: &TestApp) -> Vec<(String, String, String)> {
+    let mut events: Vec<_> = app
+        .engine
+        .store()
+        .webhook_events(app.merchant.merchant_id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, (e.event_type, e.status, e.payload_id)))
+        .collect();
+    events.sort_by_key(|(id, _)| *id);
+    events.into_iter().map(|(_, e)| e).collect()
+}
+
+#[tokio::test]
+async fn wallet_events_come_with_the_wallet_and_its_transactions() {
+    let app = TestApp::spawn().await;
+    let (url, _site) = merchant_site(0).await;
+    app.engine
+        .set_webhook_url(app.merchant.merchant_id, Some(&url))
+        .await
+        .unwrap();
+    let (_, member) = app
+        .call(
+            "POST",
+            "/onboarding/v1/members",
+            Some(&json!({"name": "Ayşe", "isBuyer": true, "email": "a@example.com"})),
+        )
+        .await;
+    let member_id = member["data"]["id"].as_i64().unwrap();
+    let (status, wallet) = app
+        .call(
+            "POST",
+            &format!("/wallet/v1/members/{member_id}/wallets"),
+            Some(&json!({"negativeAmountLimit": 100, "currency": "TRY"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{wallet}");
+    let (status, received) = app
+        .call(
+            "POST",
+            "/wallet/v1/remittances/receive",
+            Some(&json!({"memberId": member_id, "price": 10, "currency": "TRY"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{received}");
+    // Refused (above the member's limit): rolled back, so no event.
+    let (status, _) = app
+        .call(
+            "POST",
+            "/wallet/v1/remittances/receive",
+            Some(&json!({"memberId": member_id, "price": 1000, "currency": "TRY"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        queued(&app).await,
+        vec![
+            (
+                "WALLET_CREATED".into(),
+                "SUCCESS".into(),
+                wallet["data"]["id"].to_string()
+            ),
+            (
+                "WALLET_TX_CREATED".into(),
+                "SUCCESS".into(),
+                received["data"]["id"].to_string()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pos_leaving_and_rejoining_the_rotation_is_an_autopilot_event() {
+    let app = TestApp::spawn_with(Duration::from_millis(800)).await;
+    app.engine
+        .set_webhook_url(app.merchant.merchant_id, Some("http://127.0.0.1:9/hooks"))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        app.fault(crate::app::ISBANK_CLIENT, "http500", 1).await;
+        let (status, body) = app.pay(&payment_body(GOOD_CARD)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let isbank = app
+        .engine
+        .store()
+        .poses(app.merchant.merchant_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.alias == app.isbank_alias)
+        .unwrap();
+    let autopilot = |events: Vec<(String, String, String)>| -> Vec<(String, String)> {
+        events
+            .into_iter()
+            .filter(|e| e.0 == "AUTOPILOT")
+            .map(|e| (e.1, e.2))
+            .collect()
+    };
+    assert_eq!(
+        autopilot(queued(&app).await),
+        vec![("FAILURE".to_owned(), isbank.id.to_string())]
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, body) = app.pay(&payment_body(GOOD_CARD)).await;
+    assert_eq!(body["data"]["pos"]["alias"], app.isbank_alias.as_str());
+    assert_eq!(
+        autopilot(queued(&app).await),
+        vec![
+            ("FAILURE".to_owned(), isbank.id.to_string()),
+            ("SUCCESS".to_owned(), isbank.id.to_string())
+        ]
+    );
+}
