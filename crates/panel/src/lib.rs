@@ -11,6 +11,7 @@
 //! refunds, CSV), [`poses`] (ready POS integrations, test connection, commissions),
 //! [`links`] (pay-by-link products and their QR codes),
 //! [`routing_page`] (ordering, rules, dry run), [`settings`] (API keys, webhooks, users),
+//! [`wallets`] (balances and audited adjustments),
 //! [`account`] (second factor, audit log), [`ui`] (layout, languages, formatting).
 
 pub mod account;
@@ -22,6 +23,7 @@ pub mod routing_page;
 pub mod session;
 pub mod settings;
 pub mod ui;
+pub mod wallets;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -181,6 +183,8 @@ pub fn router(app: api::AppState, sandbox: bool) -> Router {
             post(poses::set_commissions),
         )
         .route("/panel/links", get(links::list).post(links::create))
+        .route("/panel/wallets", get(wallets::list))
+        .route("/panel/wallets/{member}/adjust", post(wallets::adjust))
         .route(
             "/panel/routing",
             get(routing_page::page).post(routing_page::save),

@@ -125,6 +125,7 @@ pub enum Nav {
     Payments,
     Poses,
     Links,
+    Wallets,
     Routing,
     Settings,
     Audit,
@@ -159,6 +160,11 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, content: &str) -> Response {
             Nav::Audit,
             "/panel/audit",
             l.pick("Audit log", "İşlem kayıtları"),
+        ),
+        (
+            Nav::Wallets,
+            "/panel/wallets",
+            l.pick("Wallets", "Cüzdanlar"),
         ),
         (
             Nav::Routing,

@@ -117,20 +117,16 @@ impl Server {
         (merchant, pos.id)
     }
 
-    /// A card payment through the signed API, as the SDKs make it. Returns its id.
-    async fn pay(&self, merchant: &CreatedMerchant, last_four: &str) -> i64 {
-        let card = match last_four {
-            "0001" => "5258640000000001",
-            _ => "4543590000000006",
-        };
-        let body = serde_json::to_vec(&json!({
-            "price": 100.0, "paidPrice": 100.0, "installment": 1, "currency": "TRY",
-            "conversationId": "panel-test", "paymentGroup": "PRODUCT",
-            "card": {"cardHolderName": "Haluk Demir", "cardNumber": card, "expireYear": "2044", "expireMonth": "07", "cvc": "000"},
-            "items": [{"name": "a", "price": 40.0}, {"name": "b", "price": 60.0}],
-        }))
-        .unwrap();
-        let url = format!("{}/payment/v1/card-payments", self.base);
+    /// A signed API call, as Craftgate's SDKs make it: `(status, body)`.
+    async fn api(
+        &self,
+        merchant: &CreatedMerchant,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let body = serde_json::to_vec(body).unwrap();
+        let url = format!("{}{path}", self.base);
         let rnd = uuid::Uuid::new_v4().to_string();
         let mut hasher = Sha256::new();
         for part in [
@@ -145,7 +141,7 @@ impl Server {
         let signature = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
         let response = self
             .http
-            .post(&url)
+            .request(method.parse().unwrap(), &url)
             .header("x-api-key", &merchant.api_key)
             .header("x-rnd-key", rnd)
             .header("x-auth-version", "v1")
@@ -154,9 +150,32 @@ impl Server {
             .body(body)
             .send()
             .await
-            .expect("pay");
-        let value: Value =
-            serde_json::from_slice(&response.bytes().await.expect("body")).expect("json");
+            .expect("api call");
+        let status = response.status().as_u16();
+        let value =
+            serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// A card payment through the signed API. Returns its id.
+    async fn pay(&self, merchant: &CreatedMerchant, last_four: &str) -> i64 {
+        let card = match last_four {
+            "0001" => "5258640000000001",
+            _ => "4543590000000006",
+        };
+        let (_, value) = self
+            .api(
+                merchant,
+                "POST",
+                "/payment/v1/card-payments",
+                &json!({
+                    "price": 100.0, "paidPrice": 100.0, "installment": 1, "currency": "TRY",
+                    "conversationId": "panel-test", "paymentGroup": "PRODUCT",
+                    "card": {"cardHolderName": "Haluk Demir", "cardNumber": card, "expireYear": "2044", "expireMonth": "07", "cvc": "000"},
+                    "items": [{"name": "a", "price": 40.0}, {"name": "b", "price": 60.0}],
+                }),
+            )
+            .await;
         assert_eq!(value["data"]["paymentStatus"], "SUCCESS", "{value}");
         value["data"]["id"].as_i64().expect("id")
     }
@@ -1138,4 +1157,161 @@ async fn routing_rules_are_validated_and_the_dry_run_explains() {
         .0,
         400
     );
+}
+
+#[tokio::test]
+async fn wallets_are_listed_and_adjusted_through_the_ledger_with_audit() {
+    let s = Server::start().await;
+    let (merchant, _) = s
+        .merchant(
+            "Shop",
+            &[
+                ("owner@shop.test", Role::Owner),
+                ("viewer@shop.test", Role::Viewer),
+            ],
+        )
+        .await;
+    s.merchant("Other", &[("owner@other.test", Role::Owner)])
+        .await;
+    let (_, member) = s
+        .api(
+            &merchant,
+            "POST",
+            "/onboarding/v1/members",
+            &json!({"name": "Ayşe Yılmaz", "isBuyer": true, "email": "a@example.com"}),
+        )
+        .await;
+    let member_id = member["data"]["id"].as_i64().unwrap();
+    let (status, _) = s
+        .api(
+            &merchant,
+            "POST",
+            &format!("/wallet/v1/members/{member_id}/wallets"),
+            &json!({"negativeAmountLimit": 0, "currency": "TRY"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The merchant's wallet has money to give.
+    let (status, _) = s
+        .api(
+            &merchant,
+            "POST",
+            "/wallet/v1/merchants/me/wallet/reset-balance",
+            &json!({"walletAmount": 500, "currency": "TRY"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let (status, page, _) = s.get("/panel/wallets", &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Ayşe Yılmaz") && page.contains("500,00 TRY"),
+        "{page}"
+    );
+    let path = format!("/panel/wallets/{member_id}/adjust");
+    let (status, page, _) = s
+        .post(
+            &path,
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("amount", "75,50"),
+                ("direction", "credit"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("75,50 TRY") && page.contains("name=\"confirm\""));
+    let (status, _, _) = s
+        .post(
+            &path,
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("amount", "75,50"),
+                ("direction", "credit"),
+                ("description", "goodwill"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let wallet = s
+        .engine
+        .member_wallet(merchant.merchant_id, member_id)
+        .await
+        .unwrap();
+    assert_eq!(wallet.credits_posted - wallet.debits_posted, 7550);
+    // Taking more than the wallet holds is refused by the ledger: nothing moves.
+    let (status, _, _) = s
+        .post(
+            &path,
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("amount", "100"),
+                ("direction", "debit"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let wallet = s
+        .engine
+        .member_wallet(merchant.merchant_id, member_id)
+        .await
+        .unwrap();
+    assert_eq!(wallet.credits_posted - wallet.debits_posted, 7550);
+    let audit = s
+        .engine
+        .store()
+        .audit_log(merchant.merchant_id, 20)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| {
+        a.action == "wallet.adjust"
+            && a.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("credit 7550 TRY: done (goodwill)"))
+    }));
+    assert!(audit.iter().any(|a| a.action == "wallet.adjust"
+        && a.detail.as_deref().is_some_and(|d| d.contains("refused"))));
+    // A viewer reads but does not adjust; another merchant does not see the member.
+    let viewer = s.sign_in("viewer@shop.test", PASSWORD).await.unwrap();
+    let viewer_csrf = s.csrf(&viewer).await;
+    assert_eq!(
+        s.post(
+            &path,
+            &viewer,
+            &[
+                ("csrf", &viewer_csrf),
+                ("amount", "1"),
+                ("direction", "credit"),
+                ("confirm", "yes")
+            ]
+        )
+        .await
+        .0,
+        403
+    );
+    let other = s.sign_in("owner@other.test", PASSWORD).await.unwrap();
+    let other_csrf = s.csrf(&other).await;
+    assert_eq!(
+        s.post(
+            &path,
+            &other,
+            &[
+                ("csrf", &other_csrf),
+                ("amount", "1"),
+                ("direction", "credit"),
+                ("confirm", "yes")
+            ]
+        )
+        .await
+        .0,
+        404
+    );
+    let (_, page, _) = s.get("/panel/wallets", &other).await;
+    assert!(!page.contains("Ayşe"));
 }

@@ -669,6 +669,18 @@ impl Store {
         row.as_ref().map(account_from).transpose()
     }
 
+    /// The merchant's member wallets, newest first, at most `limit` (the panel's list).
+    pub async fn member_wallets(&self, merchant_id: i64, limit: i64) -> Result<Vec<AccountRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE merchant_id = $1 AND kind = 'member_wallet' ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(merchant_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(account_from).collect()
+    }
+
     /// The member's wallet (the first created, should there be several currencies).
     pub async fn member_wallet(
         &self,
