@@ -161,9 +161,26 @@ test('panel: sign in, add and test a POS, commissions, SDK payment on the dashbo
     }
     await shot(page, 'audit');
 
+    // Routing: a dry run says where a card would go and why.
+    await page.click('a[href="/panel/routing"]');
+    await page.fill('#bin', '525864');
+    await page.fill('#amount', '150');
+    await page.click('form[action="/panel/routing/dry-run"] button[type="submit"]');
+    await page.waitForSelector('[data-testid="chosen-pos"]');
+    await shot(page, 'routing-dry-run');
+
+    // Settings (keys, webhooks, users) and wallets.
+    await page.click('a[href="/panel/settings"]');
+    assert.equal((await page.textContent('[data-testid="api-key"]')).trim(), server.keys.apiKey);
+    assert.ok(!(await page.content()).includes(server.keys.secretKey), 'the secret key is never shown');
+    await shot(page, 'settings');
+    await page.click('a[href="/panel/wallets"]');
+    await page.waitForSelector('[data-testid="merchant-wallet"]');
+    await shot(page, 'wallets');
+
     // English, and small screens.
     await page.click('a[lang="en"]');
-    assert.match(await page.textContent('h1'), /Audit log/);
+    assert.match(await page.textContent('h1'), /Wallets/);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.click('a[href="/panel/payments"]');
     await shot(page, 'payments-mobile-en');

@@ -176,6 +176,10 @@ pub fn router(app: api::AppState, sandbox: bool) -> Router {
         .route("/panel/poses", get(poses::list).post(poses::create))
         .route("/panel/poses/new", get(poses::new_form))
         .route("/panel/poses/{id}", get(poses::detail))
+        .route(
+            "/panel/poses/{id}/edit",
+            get(poses::edit_form).post(poses::update),
+        )
         .route("/panel/poses/{id}/test", post(poses::test_connection))
         .route("/panel/poses/{id}/status", post(poses::set_status))
         .route(
@@ -183,6 +187,7 @@ pub fn router(app: api::AppState, sandbox: bool) -> Router {
             post(poses::set_commissions),
         )
         .route("/panel/links", get(links::list).post(links::create))
+        .route("/panel/links/{id}", post(links::update))
         .route("/panel/wallets", get(wallets::list))
         .route("/panel/wallets/{member}/adjust", post(wallets::adjust))
         .route(

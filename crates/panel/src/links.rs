@@ -24,6 +24,35 @@ fn public_base(state: &PanelState) -> String {
         .to_owned()
 }
 
+/// The inline form that changes a product's price, stock or status.
+fn edit_form(ctx: &Ctx, p: &ProductRow) -> String {
+    let l = ctx.lang;
+    let option = |value: &str, label: &str| {
+        let selected = if p.status == value { " selected" } else { "" };
+        format!("<option value=\"{value}\"{selected}>{label}</option>")
+    };
+    let price = domain::money::format_decimal_fixed(
+        domain::money::MinorUnits::from_stored(p.price_minor),
+        p.currency.parse().unwrap_or(Currency::Try),
+    );
+    format!(
+        "<form method=\"post\" action=\"/panel/links/{id}\" class=\"actions\">{csrf}\
+<div><label for=\"price-{id}\">{l_price}</label><input id=\"price-{id}\" name=\"price\" inputmode=\"decimal\" value=\"{price}\"></div>\
+<div><label for=\"stock-{id}\">{l_stock}</label><input id=\"stock-{id}\" name=\"stock\" inputmode=\"numeric\" value=\"{stock}\"></div>\
+<div><label for=\"status-{id}\">{l_status}</label><select id=\"status-{id}\" name=\"status\">{active}{passive}</select></div>\
+<button type=\"submit\" class=\"secondary\">{save}</button></form>",
+        id = p.id,
+        csrf = csrf_field(ctx),
+        l_price = l.pick("Price", "Fiyat"),
+        stock = p.stock.map(|s| s.to_string()).unwrap_or_default(),
+        l_stock = l.pick("Stock", "Stok"),
+        l_status = l.pick("Status", "Durum"),
+        active = option("ACTIVE", l.pick("Active", "Aktif")),
+        passive = option("PASSIVE", l.pick("Passive", "Pasif")),
+        save = l.pick("Save", "Kaydet"),
+    )
+}
+
 pub async fn list(State(state): State<PanelState>, Extension(ctx): Extension<Ctx>) -> PageResult {
     render(&state, &ctx, None, StatusCode::OK).await
 }
@@ -47,6 +76,7 @@ async fn render(
         .await
         .map_err(|e| ctx.fail(e.into()))?;
     let base = public_base(state);
+    let configure = ctx.session.user.role.can_configure();
     let rows: String = products
         .items
         .iter()
@@ -55,7 +85,7 @@ async fn render(
             format!(
                 "<tr><td>{name}</td><td class=\"num\">{price}</td><td>{status}</td><td class=\"num\">{sold}{stock}</td>\
 <td><input readonly aria-label=\"{l_link} {name}\" value=\"{url}\"> <a href=\"{url}\" target=\"_blank\" rel=\"noopener\">{open}</a></td>\
-<td><a class=\"button secondary\" href=\"{url}/qr.png\" download=\"qr-{token}.png\">{l_qr}</a></td></tr>",
+<td><a class=\"button secondary\" href=\"{url}/qr.png\" download=\"qr-{token}.png\">{l_qr}</a></td><td>{edit}</td></tr>",
                 name = escape(&p.name),
                 price = money(l, p.price_minor, &p.currency),
                 status = badge(&p.status),
@@ -66,13 +96,14 @@ async fn render(
                 open = l.pick("Open", "Aç"),
                 token = escape(&p.token),
                 l_qr = l.pick("QR code (PNG)", "QR kod (PNG)"),
+                edit = if configure { edit_form(ctx, p) } else { String::new() },
             )
         })
         .collect();
     let error = error
         .map(|e| format!("<p class=\"notice bad\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
-    let form = if ctx.session.user.role.can_configure() {
+    let form = if configure {
         format!(
             "<h2>{h_new}</h2><form method=\"post\" action=\"/panel/links\">{csrf}<div class=\"fields\">\
 <div><label for=\"name\">{l_name}</label><input id=\"name\" name=\"name\" required maxlength=\"{NAME_LEN_MAX}\"></div>\
@@ -93,12 +124,13 @@ async fn render(
         String::new()
     };
     let content = format!(
-        "{error}<div class=\"table-wrap\"><table data-testid=\"links\"><thead><tr><th>{t_name}</th><th class=\"num\">{t_price}</th><th>{t_status}</th><th class=\"num\">{t_sold}</th><th>{t_link}</th><th>QR</th></tr></thead><tbody>{rows}</tbody></table></div>{form}",
+        "{error}<div class=\"table-wrap\"><table data-testid=\"links\"><thead><tr><th>{t_name}</th><th class=\"num\">{t_price}</th><th>{t_status}</th><th class=\"num\">{t_sold}</th><th>{t_link}</th><th>QR</th><th>{t_edit}</th></tr></thead><tbody>{rows}</tbody></table></div>{form}",
         t_name = l.pick("Product", "Ürün"),
         t_price = l.pick("Price", "Fiyat"),
         t_status = l.pick("Status", "Durum"),
         t_sold = l.pick("Sold / stock", "Satılan / stok"),
         t_link = l.pick("Link", "Bağlantı"),
+        t_edit = l.pick("Change", "Değiştir"),
     );
     let mut response = ui::page(
         ctx,
@@ -189,6 +221,91 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
             "link.create",
             Some(&format!("product {}", product.id)),
             Some(&product.name),
+        )
+        .await
+    {
+        tracing::error!(%error, "audit write failed");
+    }
+    Ok(ui::see_other("/panel/links"))
+}
+
+pub async fn update(
+    State(state): State<PanelState>,
+    Extension(ctx): Extension<Ctx>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> PageResult {
+    let l = ctx.lang;
+    if !ctx.session.user.role.can_configure() {
+        return Err(ctx.forbidden());
+    }
+    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    let engine = &state.app.engine;
+    let mut product = engine
+        .store()
+        .product(ctx.merchant_id(), id)
+        .await
+        .map_err(|e| ctx.fail(e.into()))?
+        .ok_or_else(|| ctx.not_found())?;
+    let currency = product.currency.parse().unwrap_or(Currency::Try);
+    let Some(price) = parse_amount(ctx.field("price"), currency).filter(|p| !p.is_zero()) else {
+        return render(
+            &state,
+            &ctx,
+            Some(l.pick(
+                "Type a price above zero, such as 49.90.",
+                "Sıfırdan büyük bir fiyat yazın, örneğin 49,90.",
+            )),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    product.stock = match ctx.field("stock") {
+        "" => None,
+        s => match s.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return render(
+                    &state,
+                    &ctx,
+                    Some(l.pick("Stock must be a whole number.", "Stok tam sayı olmalı.")),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+        },
+    };
+    product.status = match ctx.field("status") {
+        "ACTIVE" => "ACTIVE".into(),
+        "PASSIVE" => "PASSIVE".into(),
+        _ => {
+            return render(
+                &state,
+                &ctx,
+                Some(l.pick("Pick a status.", "Bir durum seçin.")),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    product.price_minor = price.get();
+    product.updated_at = engine.now_ms();
+    engine
+        .store()
+        .update_product(&product)
+        .await
+        .map_err(|e| ctx.fail(e.into()))?;
+    let u = &ctx.session.user;
+    if let Err(error) = engine
+        .audit(
+            u.merchant_id,
+            Some(u.id),
+            &u.email,
+            "link.update",
+            Some(&format!("product {id}")),
+            Some(&format!(
+                "{} {} {:?}",
+                product.status, product.price_minor, product.stock
+            )),
         )
         .await
     {

@@ -385,30 +385,68 @@ pub async fn new_form(
             &content,
         ));
     };
-    Ok(pos_form(&state, &ctx, integrator, None, StatusCode::OK))
+    Ok(pos_form(
+        &state,
+        &ctx,
+        integrator,
+        None,
+        None,
+        StatusCode::OK,
+    ))
 }
 
+/// The value a POS row holds for a form field (editing starts from what is saved).
+fn saved_value(pos: &PosRow, name: &str) -> String {
+    let d = &pos.doc;
+    match name {
+        "name" => Some(pos.name.clone()),
+        "mode" => d.mode.clone(),
+        "clientId" => d.client_id.clone(),
+        "terminalId" => d.terminal_id.clone(),
+        "posnetId" => d.posnet_id.clone(),
+        "username" => d.users.first().map(|u| u.pos_username.clone()),
+        "hostname" => d.hostname.clone(),
+        "path" => d.path.clone(),
+        "threedsPath" => d.threeds_path.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
+/// The form of a new POS, or of a saved one (`existing`): secrets are never shown, and
+/// left empty when editing they stay as they are.
 fn pos_form(
     state: &PanelState,
     ctx: &Ctx,
     integrator: PosIntegrator,
+    existing: Option<&PosRow>,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let l = ctx.lang;
     let family = integrator.family().unwrap_or(ConnectorFamily::Nestpay);
     let (_, bank_name) = integrator.bank();
-    let previous = |name: &str| escape(ctx.field(name));
+    let posted = !ctx.form.is_empty();
+    let previous = |name: &str| match existing {
+        Some(pos) if !posted => escape(&saved_value(pos, name)),
+        _ => escape(ctx.field(name)),
+    };
+    let secret_attrs = if existing.is_some() {
+        format!(" placeholder=\"{}\"", l.pick("unchanged", "değiştirilmedi"))
+    } else {
+        " required".to_owned()
+    };
+    let mode = previous("mode");
     let credentials: String = credential_fields(family)
         .iter()
         .map(|f| {
-            let (kind, value, auto) = if f.secret {
-                ("password", String::new(), " autocomplete=\"new-password\"")
+            let (kind, value, auto, required) = if f.secret {
+                ("password", String::new(), " autocomplete=\"new-password\"", secret_attrs.as_str())
             } else {
-                ("text", previous(f.name), " autocomplete=\"off\"")
+                ("text", previous(f.name), " autocomplete=\"off\"", " required")
             };
             format!(
-                "<div><label for=\"{n}\">{label}</label><input id=\"{n}\" name=\"{n}\" type=\"{kind}\" value=\"{value}\" required{auto} aria-describedby=\"{n}-help\"><div class=\"help\" id=\"{n}-help\">{help}</div></div>",
+                "<div><label for=\"{n}\">{label}</label><input id=\"{n}\" name=\"{n}\" type=\"{kind}\" value=\"{value}\"{required}{auto} aria-describedby=\"{n}-help\"><div class=\"help\" id=\"{n}-help\">{help}</div></div>",
                 n = f.name,
                 label = escape(f.label),
                 help = escape(l.pick(f.help_en, f.help_tr)),
@@ -436,19 +474,23 @@ fn pos_form(
         .map(|e| format!("<p class=\"notice bad\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let content = format!(
-        "{error}<form method=\"post\" action=\"/panel/poses\">{csrf}<input type=\"hidden\" name=\"integrator\" value=\"{code}\">\
+        "{error}<form method=\"post\" action=\"{action}\">{csrf}<input type=\"hidden\" name=\"integrator\" value=\"{code}\">\
 <h2>{bank_name}</h2><div class=\"fields\">\
 <div><label for=\"name\">{l_name}</label><input id=\"name\" name=\"name\" required maxlength=\"100\" value=\"{name}\"></div>\
-<div><label for=\"mode\">{l_mode}</label><select id=\"mode\" name=\"mode\"><option value=\"TEST\">TEST</option><option value=\"PROD\">PROD</option></select>\
+<div><label for=\"mode\">{l_mode}</label><select id=\"mode\" name=\"mode\"><option value=\"TEST\">TEST</option><option value=\"PROD\"{prod}>PROD</option></select>\
 <div class=\"help\">{h_mode}</div></div>{credentials}</div>\
 <h2>{l_endpoint}</h2><div class=\"fields\">{sandbox}\
 <div><label for=\"hostname\">{l_host}</label><input id=\"hostname\" name=\"hostname\" value=\"{hostname}\" placeholder=\"https://…\"><div class=\"help\">{h_host}</div></div>\
 <div><label for=\"path\">{l_path}</label><input id=\"path\" name=\"path\" value=\"{path}\"></div>\
 <div><label for=\"threedsPath\">{l_3dpath}</label><input id=\"threedsPath\" name=\"threedsPath\" value=\"{threeds_path}\"></div></div>\
 <p class=\"help\">{h_after}</p><p><button type=\"submit\">{save}</button></p></form>",
+        action = existing
+            .map(|p| format!("/panel/poses/{}/edit", p.id))
+            .unwrap_or_else(|| "/panel/poses".into()),
         csrf = csrf_field(ctx),
         code = integrator.as_str(),
         bank_name = escape(bank_name),
+        prod = if mode == "PROD" { " selected" } else { "" },
         l_name = l.pick("Name shown in reports", "Raporlarda görünecek ad"),
         name = previous("name"),
         l_mode = l.pick("Environment", "Ortam"),
@@ -467,18 +509,25 @@ fn pos_form(
         path = previous("path"),
         l_3dpath = l.pick("3D gate path", "3D geçit yolu"),
         threeds_path = previous("threedsPath"),
-        h_after = l.pick(
-            "The POS is saved passive. Test its connection, then activate it.",
-            "POS pasif olarak kaydedilir. Bağlantıyı test edip ardından aktifleştirin.",
-        ),
+        h_after = if existing.is_some() {
+            l.pick(
+                "Test the connection again after changing credentials.",
+                "Giriş bilgilerini değiştirdikten sonra bağlantıyı yeniden test edin.",
+            )
+        } else {
+            l.pick(
+                "The POS is saved passive. Test its connection, then activate it.",
+                "POS pasif olarak kaydedilir. Bağlantıyı test edip ardından aktifleştirin.",
+            )
+        },
         save = l.pick("Save POS", "POS'u kaydet"),
     );
-    let mut response = ui::page(
-        ctx,
-        &format!("{} — {}", l.pick("Add a POS", "POS ekle"), bank_name),
-        Nav::Poses,
-        &content,
-    );
+    let title = if existing.is_some() {
+        l.pick("Edit POS", "POS'u düzenle")
+    } else {
+        l.pick("Add a POS", "POS ekle")
+    };
+    let mut response = ui::page(ctx, &format!("{title} — {bank_name}"), Nav::Poses, &content);
     *response.status_mut() = status;
     response
 }
@@ -507,6 +556,7 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
                 &state,
                 &ctx,
                 integrator,
+                None,
                 Some(&message),
                 StatusCode::BAD_REQUEST,
             ));
@@ -564,6 +614,7 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
                 &state,
                 &ctx,
                 integrator,
+                None,
                 Some(&message),
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
@@ -704,9 +755,11 @@ fn render_detail(ctx: &Ctx, pos: &PosRow, check: Option<&ConnectionCheck>) -> Re
         })
         .collect();
         format!(
-            "<div class=\"actions\"><form method=\"post\" action=\"/panel/poses/{id}/test\">{csrf}<button type=\"submit\">{test}</button></form>{status_buttons}</div>",
+            "<div class=\"actions\"><form method=\"post\" action=\"/panel/poses/{id}/test\">{csrf}<button type=\"submit\">{test}</button></form>\
+<a class=\"button secondary\" href=\"/panel/poses/{id}/edit\">{edit}</a>{status_buttons}</div>",
             id = pos.id,
             test = l.pick("Test connection", "Bağlantıyı test et"),
+            edit = l.pick("Edit", "Düzenle"),
         )
     } else {
         String::new()
@@ -928,6 +981,126 @@ pub async fn set_commissions(
         "pos.commissions",
         pos.id,
         &format!("{} rows", rows.len()),
+    )
+    .await;
+    Ok(ui::see_other(&format!("/panel/poses/{}", pos.id)))
+}
+
+pub async fn edit_form(
+    State(state): State<PanelState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> PageResult {
+    if !ctx.session.user.role.can_configure() {
+        return Err(ctx.forbidden());
+    }
+    let pos = load(&state, &ctx, &id).await?;
+    let Some(integrator) =
+        PosIntegrator::parse(&pos.pos_integrator).filter(|i| i.family().is_some())
+    else {
+        return Err(ctx.not_found());
+    };
+    Ok(pos_form(
+        &state,
+        &ctx,
+        integrator,
+        Some(&pos),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// Saves an edited POS: what is typed replaces what is saved; an empty secret keeps the
+/// saved one.
+pub async fn update(
+    State(state): State<PanelState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> PageResult {
+    if !ctx.session.user.role.can_configure() {
+        return Err(ctx.forbidden());
+    }
+    let pos = load(&state, &ctx, &id).await?;
+    let Some(integrator) =
+        PosIntegrator::parse(&pos.pos_integrator).filter(|i| i.family().is_some())
+    else {
+        return Err(ctx.not_found());
+    };
+    let family = integrator.family().unwrap_or(ConnectorFamily::Nestpay);
+    let fields = credential_fields(family);
+    let asks = |name: &str| fields.iter().any(|f| f.name == name);
+    let text = |name: &str| Some(ctx.field(name).to_owned()).filter(|v| !v.is_empty());
+    let kept = |name: &str| {
+        if asks(name) {
+            Some(ctx.field(name).to_owned())
+        } else {
+            None
+        }
+    };
+    let mut hostname = Some(ctx.field("hostname").to_owned());
+    if state.sandbox && ctx.field("useSimulator") == "yes" {
+        hostname = Some(format!(
+            "{}/sim/{}",
+            state.app.engine.config().public_url.trim_end_matches('/'),
+            family.as_str()
+        ));
+    }
+    let user = pos.doc.users.first();
+    let input = PosInput {
+        name: text("name"),
+        mode: Some(
+            if ctx.field("mode") == "PROD" {
+                "PROD"
+            } else {
+                "TEST"
+            }
+            .into(),
+        ),
+        // An empty host keeps the saved one (the API treats it so too).
+        hostname: hostname.filter(|h| !h.is_empty()),
+        path: Some(ctx.field("path").to_owned()),
+        threeds_path: Some(ctx.field("threedsPath").to_owned()),
+        client_id: kept("clientId"),
+        terminal_id: kept("terminalId"),
+        posnet_id: kept("posnetId"),
+        threeds_key: text("threedsKey"),
+        users: Some(vec![PosUserInput {
+            id: user.map(|u| u.id),
+            pos_username: text("username").or_else(|| user.map(|u| u.pos_username.clone())),
+            pos_password: text("password"),
+            ..PosUserInput::default()
+        }]),
+        ..PosInput::default()
+    };
+    match state
+        .app
+        .engine
+        .update_pos(ctx.merchant_id(), pos.id, input)
+        .await
+    {
+        Ok(_) => {}
+        Err(engine::EngineError::Validation { message, .. }) => {
+            return Ok(pos_form(
+                &state,
+                &ctx,
+                integrator,
+                Some(&pos),
+                Some(&message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+        Err(e) => return Err(ctx.fail(e)),
+    }
+    let changed_secrets = ["password", "threedsKey"]
+        .iter()
+        .filter(|f| text(f).is_some())
+        .count();
+    audit(
+        &state,
+        &ctx,
+        "pos.update",
+        pos.id,
+        &format!("{changed_secrets} secret(s) replaced"),
     )
     .await;
     Ok(ui::see_other(&format!("/panel/poses/{}", pos.id)))

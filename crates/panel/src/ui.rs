@@ -157,11 +157,6 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, content: &str) -> Response {
             l.pick("Payment links", "Ödeme bağlantıları"),
         ),
         (
-            Nav::Audit,
-            "/panel/audit",
-            l.pick("Audit log", "İşlem kayıtları"),
-        ),
-        (
             Nav::Wallets,
             "/panel/wallets",
             l.pick("Wallets", "Cüzdanlar"),
@@ -175,6 +170,11 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, content: &str) -> Response {
             Nav::Settings,
             "/panel/settings",
             l.pick("Settings", "Ayarlar"),
+        ),
+        (
+            Nav::Audit,
+            "/panel/audit",
+            l.pick("Audit log", "İşlem kayıtları"),
         ),
         (Nav::Account, "/panel/account", l.pick("Account", "Hesap")),
     ];

@@ -1315,3 +1315,164 @@ async fn wallets_are_listed_and_adjusted_through_the_ledger_with_audit() {
     let (_, page, _) = s.get("/panel/wallets", &other).await;
     assert!(!page.contains("Ayşe"));
 }
+
+#[tokio::test]
+async fn a_pos_is_edited_without_ever_showing_its_secrets() {
+    let s = Server::start().await;
+    let (_, pos_id) = s
+        .merchant(
+            "Shop",
+            &[
+                ("owner@shop.test", Role::Owner),
+                ("ops@shop.test", Role::Operator),
+            ],
+        )
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let path = format!("/panel/poses/{pos_id}/edit");
+    let (status, page, _) = s.get(&path, &session).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("value=\"100200127\"") && page.contains("value=\"ORKESTRA\""),
+        "saved values prefilled"
+    );
+    assert!(
+        !page.contains("ORKESTRA1") && !page.contains("SANDBOXKEY1"),
+        "secrets never shown"
+    );
+    // Renamed, secrets left empty: they stay, and the bank still accepts the POS.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("integrator", "ISBANK"),
+        ("name", "İşbank (renamed)"),
+        ("mode", "TEST"),
+        ("clientId", "100200127"),
+        ("username", "ORKESTRA"),
+        ("password", ""),
+        ("threedsKey", ""),
+        ("hostname", ""),
+        ("path", ""),
+        ("threedsPath", ""),
+    ];
+    assert_eq!(s.post(&path, &session, &form).await.0, 303);
+    let pos = s.engine.store().pos(1, pos_id).await.unwrap().unwrap();
+    assert_eq!(pos.name, "İşbank (renamed)");
+    let (_, page, _) = s
+        .post(
+            &format!("/panel/poses/{pos_id}/test"),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(page.contains("banka bu bilgileri kabul etti"), "{page}");
+    // A new (wrong) password replaces the old one: the bank now refuses.
+    let mut wrong = form;
+    wrong[6] = ("password", "WRONG-PASSWORD");
+    assert_eq!(s.post(&path, &session, &wrong).await.0, 303);
+    let (_, page, _) = s
+        .post(
+            &format!("/panel/poses/{pos_id}/test"),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(page.contains("Banka bu bilgileri reddetti"), "{page}");
+    let ops = s.sign_in("ops@shop.test", PASSWORD).await.unwrap();
+    assert_eq!(s.get(&path, &ops).await.0, 403);
+}
+
+#[tokio::test]
+async fn payment_links_are_created_and_changed() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    s.merchant("Other", &[("owner@other.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    assert_eq!(
+        s.post(
+            "/panel/links",
+            &session,
+            &[("csrf", &csrf), ("name", "Tişört"), ("price", "0")]
+        )
+        .await
+        .0,
+        400
+    );
+    let (status, _, _) = s
+        .post(
+            "/panel/links",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("name", "Tişört"),
+                ("price", "49,90"),
+                ("stock", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let products = s
+        .engine
+        .store()
+        .search_products(
+            1,
+            &Default::default(),
+            store::rows::Page { page: 0, size: 10 },
+        )
+        .await
+        .unwrap();
+    let product = &products.items[0];
+    assert_eq!((product.price_minor, product.stock), (4990, Some(5)));
+    let (_, page, _) = s.get("/panel/links", &session).await;
+    assert!(page.contains(&format!("/pay/{}/qr.png", product.token)));
+    let path = format!("/panel/links/{}", product.id);
+    let (status, _, _) = s
+        .post(
+            &path,
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("price", "59.90"),
+                ("stock", ""),
+                ("status", "PASSIVE"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let changed = s
+        .engine
+        .store()
+        .product(1, product.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (changed.price_minor, changed.stock, changed.status.as_str()),
+        (5990, None, "PASSIVE")
+    );
+    assert_eq!(
+        s.post(
+            &path,
+            &session,
+            &[("csrf", &csrf), ("price", "x"), ("status", "ACTIVE")]
+        )
+        .await
+        .0,
+        400
+    );
+    let other = s.sign_in("owner@other.test", PASSWORD).await.unwrap();
+    let other_csrf = s.csrf(&other).await;
+    assert_eq!(
+        s.post(
+            &path,
+            &other,
+            &[("csrf", &other_csrf), ("price", "1"), ("status", "ACTIVE")]
+        )
+        .await
+        .0,
+        404
+    );
+}
