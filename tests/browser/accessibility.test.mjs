@@ -58,7 +58,7 @@ for (const lang of ['tr', 'en']) {
           }),
           autocomplete: el.getAttribute('autocomplete'),
         })));
-      assert.deepEqual(controls.map((c) => c.id).sort(), ['cardHolderName', 'cardNumber', 'cvc', 'expiry', 'installment'].sort());
+      assert.deepEqual(controls.map((c) => c.id).sort(), ['cardHolderName', 'cardNumber', 'cvc', 'expiry', 'installment', 'saveCard'].sort());
       for (const c of controls) {
         assert.ok(c.labels.length >= 1, `#${c.id} has an associated <label>`);
         assert.ok(c.labels.every((t) => t.length > 0), `#${c.id}'s label has text`);
@@ -112,7 +112,7 @@ test('accessibility: keyboard only — Tab through the fields, type, choose inst
       if (id === '#pay') break;
     }
     const fields = order.filter((id) => id.startsWith('#'));
-    assert.deepEqual(fields, ['#cardHolderName', '#cardNumber', '#expiry', '#cvc', '#installment', '#pay'],
+    assert.deepEqual(fields, ['#cardHolderName', '#cardNumber', '#expiry', '#cvc', '#installment', '#saveCard', '#pay'],
       `Tab order: ${order.join(' → ')}`);
     assert.equal(await page.inputValue('#cardNumber'), '5258 6400 0000 0001');
     assert.equal(await page.inputValue('#expiry'), '07/44');

@@ -341,3 +341,42 @@ test('checkout with forceThreeDs: a second tab finishing 3DS after the first has
     await b.context.close();
   }
 });
+
+test('checkout with cardUserKey: the shopper pays with a saved card, or saves the new one', async () => {
+  const shot = screenshots('checkout-saved-cards');
+  const cardUserKey = `cu-${Date.now()}`;
+  const stored = ok(await server.api.post('/payment/v1/cards', {
+    cardHolderName: 'Ayşe Yılmaz', cardNumber: cards.good, expireYear: '2044', expireMonth: '07',
+    cardAlias: 'Maaş kartım', cardUserKey,
+  }), 'store card');
+  const init = await initCheckout({ price: '80.00', enabledInstallments: [1], cardUserKey });
+  const { page, context } = await newPage(browser);
+  try {
+    await page.goto(init.pageUrl);
+    const saved = page.locator(`form.saved-card:has(input[value="${stored.cardToken}"])`);
+    assert.match(await saved.innerText(), /•••• 0001 Maaş kartım/);
+    assert.ok(await page.isVisible('#saveCard'), 'the save-my-card box is offered');
+    await shot(page, 'page');
+    await saved.locator('input[name="cvc"]').fill('000');
+    await saved.locator('button[type="submit"]').click();
+    const post = await site.waitForPost(init.callbackUrl);
+    assert.equal(post.fields.token, init.token);
+    const payment = ok(await server.api.get(`/payment/v1/checkout-payments/${init.token}`));
+    assert.equal(payment.paymentStatus, 'SUCCESS');
+    assert.equal(payment.cardToken, stored.cardToken);
+    await shot(page, 'paid-with-saved-card');
+
+    // A new card, saved for next time.
+    const second = await initCheckout({ price: '20.00', enabledInstallments: [1], cardUserKey });
+    await page.goto(second.pageUrl);
+    await fillCheckout(page, { holder: 'Ayşe Yılmaz', number: '4543590000000006' });
+    await page.check('#saveCard');
+    await shot(page, 'new-card-save-ticked');
+    await page.click('#pay');
+    await site.waitForPost(second.callbackUrl);
+    const found = ok(await server.api.get(`/payment/v1/cards?cardUserKey=${cardUserKey}`));
+    assert.deepEqual(found.items.map((c) => c.lastFourDigits).sort(), ['0001', '0006']);
+  } finally {
+    await context.close();
+  }
+});

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use domain::card::{CardDetails, CardNumber, Cvc, Expiry, validate_holder_name};
 use domain::money::{Currency, MinorUnits};
 use engine::EngineError;
-use engine::checkout::{CheckoutItem, CheckoutPay, CheckoutTerms, CustomInstallment};
+use engine::checkout::{CheckoutCard, CheckoutItem, CheckoutPay, CheckoutTerms, CustomInstallment};
 use engine::threeds::ThreeDsCallbackResult;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -70,6 +70,7 @@ struct InitCheckoutRequest {
     ttl: Option<i64>,
     items: Option<Vec<ItemRequest>>,
     routing_options: Option<Value>,
+    card_user_key: Option<String>,
 }
 
 /// `customInstallments`-shaped options; a missing `totalPrice` means `default_total` (when
@@ -116,6 +117,7 @@ pub async fn init(
     let r: InitCheckoutRequest = parse_body(&auth.body)?;
     text_max("conversationId", &r.conversation_id, 255)?;
     text_max("externalId", &r.external_id, 255)?;
+    text_max("cardUserKey", &r.card_user_key, 255)?;
     let currency: Currency = r
         .currency
         .as_deref()
@@ -239,6 +241,7 @@ pub async fn init(
         title: auth.merchant.name.clone(),
         description: None,
         source: "CHECKOUT_FORM".into(),
+        card_user_key: r.card_user_key.filter(|k| !k.is_empty()),
     };
     let row = state
         .engine
@@ -347,6 +350,111 @@ fn frame_ancestors(query: &HashMap<String, String>) -> String {
     }
 }
 
+/// One of the shopper's stored cards, with the installments its BIN is offered.
+pub struct SavedCard {
+    pub card: store::rows::StoredCardRow,
+    pub options: Vec<engine::checkout::InstallmentOption>,
+}
+
+/// The stored cards of the checkout's `cardUserKey` (none without one).
+async fn saved_cards(state: &AppState, merchant_id: i64, terms: &CheckoutTerms) -> Vec<SavedCard> {
+    let Some(user_key) = terms.card_user_key.clone() else {
+        return Vec::new();
+    };
+    let filter = store::rows::StoredCardFilter {
+        card_user_key: Some(user_key),
+        ..Default::default()
+    };
+    let cards = match state
+        .engine
+        .store()
+        .search_cards(
+            merchant_id,
+            &filter,
+            store::rows::Page { page: 0, size: 20 },
+        )
+        .await
+    {
+        Ok(found) => found.items,
+        Err(error) => {
+            tracing::warn!(%error, "stored cards not listed on the checkout page");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(cards.len());
+    for card in cards {
+        let options = state
+            .engine
+            .checkout_installments(terms, merchant_id, Some(&card.bin_number))
+            .await
+            .unwrap_or_default();
+        if !options.is_empty() {
+            out.push(SavedCard { card, options });
+        }
+    }
+    out
+}
+
+/// One form per stored card: its CVC and installments, then pay.
+fn saved_cards_html(
+    token: &str,
+    terms: &CheckoutTerms,
+    saved: &[SavedCard],
+    lang: &'static str,
+    iframe_q: &str,
+) -> String {
+    if saved.is_empty() {
+        return String::new();
+    }
+    let t = Texts { lang };
+    let forms: String = saved
+        .iter()
+        .map(|s| {
+            let c = &s.card;
+            let options: String = s
+                .options
+                .iter()
+                .map(|o| {
+                    let total = format_money(o.total_price_minor, terms.currency, lang);
+                    let label = if o.installment == 1 {
+                        format!("{} — {total}", t.t("Tek çekim", "Single payment"))
+                    } else {
+                        format!("{} {} — {total}", o.installment, t.t("taksit", "installments"))
+                    };
+                    format!("<option value=\"{}\">{}</option>", o.installment, escape(&label))
+                })
+                .collect();
+            let name = [
+                c.doc.card_association.clone().unwrap_or_default().replace('_', " "),
+                format!("•••• {}", c.last_four),
+                c.doc.card_alias.clone().unwrap_or_default(),
+            ]
+            .join(" ");
+            format!(
+                r#"<form class="saved-card" method="post" action="/checkout/{token}/pay?lang={lang}{iframe_q}" data-last-four="{last}">
+<input type="hidden" name="storedCard" value="{card_token}"><p class="saved-name">{name}</p>
+<div class="row"><div><label for="cvc-{id}">{l_cvc}</label><input id="cvc-{id}" name="cvc" inputmode="numeric" autocomplete="cc-csc" required maxlength="4" placeholder="123"></div>
+<div><label for="installment-{id}">{l_installment}</label><select id="installment-{id}" name="installment">{options}</select></div></div>
+<button type="submit">{pay}</button></form>"#,
+                token = escape(token),
+                last = escape(&c.last_four),
+                card_token = escape(&c.card_token),
+                name = escape(name.trim()),
+                id = c.id,
+                l_cvc = t.t("Güvenlik kodu (CVC)", "Security code (CVC)"),
+                l_installment = t.t("Taksit", "Installments"),
+                pay = t.t("Bu kartla öde", "Pay with this card"),
+            )
+        })
+        .collect();
+    format!(
+        "<section class=\"saved-cards\" aria-labelledby=\"saved-title\"><h2 id=\"saved-title\">{}</h2>{forms}</section><h2 class=\"new-card\">{}</h2>",
+        t.t("Kayıtlı kartlarınız", "Your saved cards"),
+        t.t("veya yeni bir kartla ödeyin", "or pay with a new card"),
+    )
+}
+
+#[allow(clippy::too_many_arguments)] // one page, many parts; a struct would only rename them
 fn render_page(
     token: &str,
     terms: &CheckoutTerms,
@@ -354,6 +462,7 @@ fn render_page(
     iframe: bool,
     error: Option<&str>,
     holder: &str,
+    saved: &[SavedCard],
 ) -> String {
     let t = Texts { lang };
     let total = format_money(terms.paid_price_minor, terms.currency, lang);
@@ -394,7 +503,7 @@ fn render_page(
 <p class="lang"><a href="/checkout/{token}?lang={other_code}{iframe_q}" hreflang="{other_code}">{other_name}</a></p>
 <h1>{title}</h1>{description}
 <p class="amount" id="amount">{total}</p>
-<form id="pay-form" method="post" action="/checkout/{token}/pay?lang={lang}{iframe_q}" autocomplete="on" novalidate>
+{saved}<form id="pay-form" method="post" action="/checkout/{token}/pay?lang={lang}{iframe_q}" autocomplete="on" novalidate>
 <label for="cardHolderName">{l_holder}</label>
 <input id="cardHolderName" name="cardHolderName" autocomplete="cc-name" required maxlength="100" value="{holder}">
 <label for="cardNumber">{l_number} <span class="brand" id="brand" aria-live="polite"></span></label>
@@ -406,6 +515,7 @@ fn render_page(
 <input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" required maxlength="4" placeholder="123"></div></div>
 <label for="installment">{l_installment}</label>
 <select id="installment" name="installment"><option value="1">{single} — {total}</option></select>
+<label class="check"><input type="checkbox" id="saveCard" name="saveCard" value="yes"> {l_save}</label>
 {error_html}
 <button type="submit" id="pay">{pay} {total}</button>
 </form>
@@ -432,9 +542,14 @@ fn render_page(
         l_installment = t.t("Taksit", "Installments"),
         single = t.t("Tek çekim", "Single payment"),
         error_html = error_html,
+        saved = saved_cards_html(token, terms, saved, lang, iframe_q),
+        l_save = t.t(
+            "Kartımı sonraki alışverişlerim için kaydet",
+            "Save my card for next time"
+        ),
         secure = t.t(
-            "Kart bilgileriniz yalnızca bu sayfa üzerinden bankaya iletilir ve saklanmaz.",
-            "Your card details go only from this page to the bank and are not stored."
+            "Kart bilgileriniz yalnızca bu sayfa üzerinden bankaya iletilir; kaydetmeyi seçmedikçe saklanmaz (kaydedilen kart şifreli tutulur, güvenlik kodu hiç saklanmaz).",
+            "Your card details go only from this page to the bank and are not kept unless you choose to save the card (then encrypted; the security code is never kept)."
         ),
         texts = texts.to_string().replace("</", "<\\/"),
     )
@@ -493,7 +608,15 @@ pub async fn page(
     let iframe = query.get("iframe").is_some_and(|v| v == "true");
     html(
         StatusCode::OK,
-        render_page(&token, &terms, lang, iframe, None, ""),
+        render_page(
+            &token,
+            &terms,
+            lang,
+            iframe,
+            None,
+            "",
+            &saved_cards(&state, row.merchant_id, &terms).await,
+        ),
         &frame_ancestors(&query),
         "'self'",
     )
@@ -636,6 +759,7 @@ pub async fn pay(
         );
     }
     let fields = parse_form(&body);
+    let saved = saved_cards(&state, row.merchant_id, &terms).await;
     let holder = field(&fields, "cardHolderName")
         .chars()
         .take(100)
@@ -643,14 +767,34 @@ pub async fn pay(
     let retry = |status: StatusCode, message: &str| {
         html(
             status,
-            render_page(&token, &terms, lang, iframe, Some(message), &holder),
+            render_page(&token, &terms, lang, iframe, Some(message), &holder, &saved),
             &ancestors,
             "'self'",
         )
     };
-    let card = match card_of_form(&fields, &t) {
-        Ok(card) => card,
-        Err(message) => return retry(StatusCode::BAD_REQUEST, message),
+    let stored_token = field(&fields, "storedCard");
+    let card = if stored_token.is_empty() {
+        match card_of_form(&fields, &t) {
+            Ok(card) => CheckoutCard::New {
+                card,
+                save: field(&fields, "saveCard") == "yes",
+            },
+            Err(message) => return retry(StatusCode::BAD_REQUEST, message),
+        }
+    } else {
+        let cvc = match Cvc::parse(field(&fields, "cvc")) {
+            Ok(cvc) => cvc,
+            Err(_) => {
+                return retry(
+                    StatusCode::BAD_REQUEST,
+                    t.t("Güvenlik kodu geçersiz.", "The security code is not valid."),
+                );
+            }
+        };
+        CheckoutCard::Stored {
+            card_token: stored_token.to_owned(),
+            cvc: Some(cvc),
+        }
     };
     let installment: u32 = field(&fields, "installment").parse().unwrap_or(1);
     let client_ip = headers
@@ -772,6 +916,7 @@ pub async fn after_threeds(
                     false,
                     Some(&error_text(&error, &t)),
                     "",
+                    &saved_cards(state, result.merchant_id, &terms).await,
                 ),
                 "'none'",
                 "'self'",
@@ -795,7 +940,15 @@ pub async fn after_threeds(
             });
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            render_page(token, &terms, lang, false, Some(&message), ""),
+            render_page(
+                token,
+                &terms,
+                lang,
+                false,
+                Some(&message),
+                "",
+                &saved_cards(state, result.merchant_id, &terms).await,
+            ),
             "'none'",
             "'self'",
         );

@@ -127,6 +127,7 @@ fn card_of(card: Option<CardRequest>) -> Result<CardInput, ApiError> {
         return Ok(CardInput::Stored(engine::payments::StoredCardRef {
             card_user_key: user_key,
             card_token: token,
+            cvc: None,
         }));
     }
     let number = card.card_number.as_deref().ok_or_else(|| {

@@ -73,6 +73,82 @@ impl Engine {
         card: &CardDetails,
         alias: Option<String>,
     ) -> Result<StoredCardRow> {
+        self.store_card_as(merchant_id, card_user_key, card, alias, "ACTIVE")
+            .await
+    }
+
+    /// Keeps a card `PENDING` for a 3D payment that asked to store it: invisible and
+    /// unusable until the payment succeeds ([`Engine::settle_pending_card`]). A card the
+    /// user already has is returned as it is.
+    pub(crate) async fn store_card_pending(
+        &self,
+        merchant_id: i64,
+        card_user_key: Option<String>,
+        card: &CardDetails,
+        alias: Option<String>,
+    ) -> Result<StoredCardRow> {
+        self.store_card_as(merchant_id, card_user_key, card, alias, "PENDING")
+            .await
+    }
+
+    /// After a 3D attempt is decided: its pending card becomes a stored card (and the
+    /// payment says which) if the payment succeeded, and is forgotten if it failed.
+    pub(crate) async fn settle_pending_card(
+        &self,
+        attempt: &store::rows::AttemptRow,
+        payment: &store::rows::PaymentRow,
+    ) -> Result<()> {
+        let Some((user_key, token)) = attempt
+            .threeds
+            .as_ref()
+            .and_then(|t| t.pending_card.clone())
+        else {
+            return Ok(());
+        };
+        let now = self.now_ms();
+        match payment.status.as_str() {
+            "SUCCESS" => {
+                self.store
+                    .activate_pending_card(payment.merchant_id, &token, now)
+                    .await?;
+                let mut fresh = self
+                    .store
+                    .payment_fresh(payment.merchant_id, payment.id)
+                    .await?
+                    .ok_or(EngineError::NotFound("payment"))?;
+                fresh.doc.card_user_key = Some(user_key);
+                fresh.doc.card_token = Some(token);
+                self.store.update_payment(&fresh, now).await?;
+            }
+            "FAILURE" => {
+                self.store
+                    .discard_pending_cards(Some(payment.merchant_id), Some(&token), i64::MAX, now)
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Forgets cards kept for 3D payments that never finished (abandoned at the bank):
+    /// anything pending longer than twice the 3D Secure time limit.
+    pub async fn discard_abandoned_pending_cards(&self) -> Result<u64> {
+        let ttl = i64::try_from(self.config.threeds_ttl.as_millis()).unwrap_or(900_000);
+        let now = self.now_ms();
+        Ok(self
+            .store
+            .discard_pending_cards(None, None, now - 2 * ttl, now)
+            .await?)
+    }
+
+    async fn store_card_as(
+        &self,
+        merchant_id: i64,
+        card_user_key: Option<String>,
+        card: &CardDetails,
+        alias: Option<String>,
+        status: &str,
+    ) -> Result<StoredCardRow> {
         let user_key = card_user_key
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| random_key(32));
@@ -98,7 +174,7 @@ impl Engine {
             merchant_id,
             card_user_key: user_key,
             card_token: random_key(32),
-            status: "ACTIVE".into(),
+            status: status.into(),
             fingerprint,
             pan_sealed: self
                 .master_key

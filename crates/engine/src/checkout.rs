@@ -73,6 +73,22 @@ pub struct CheckoutTerms {
     pub title: String,
     pub description: Option<String>,
     pub source: String,
+    /// The shopper's card user (`cardUserKey`): the page offers their stored cards, and a
+    /// card they choose to save is stored under this key.
+    #[serde(default)]
+    pub card_user_key: Option<String>,
+}
+
+/// The card the page submitted.
+#[derive(Debug)]
+pub enum CheckoutCard {
+    /// Typed in; `save`: the shopper ticked "save my card".
+    New { card: CardDetails, save: bool },
+    /// One of the shopper's stored cards, with the CVC they typed.
+    Stored {
+        card_token: String,
+        cvc: Option<domain::card::Cvc>,
+    },
 }
 
 /// One installment option as the page offers it.
@@ -244,7 +260,7 @@ impl Engine {
     pub async fn pay_checkout(
         &self,
         token: &str,
-        card: CardDetails,
+        card: CheckoutCard,
         installment: u32,
         lang: &str,
         client_ip: Option<String>,
@@ -266,8 +282,36 @@ impl Engine {
                 });
             }
         }
+        // A stored card is opened only to pay (audited then); its BIN is kept beside it.
+        let (card, stored_card, store_card_after_success, bin) = match card {
+            CheckoutCard::New { card, save } => {
+                let keep = save.then(|| crate::payments::StoreCardAfter {
+                    card_user_key: terms.card_user_key.clone(),
+                    card_alias: None,
+                });
+                let bin = card.number.bin8().to_owned();
+                (Some(card), None, keep, bin)
+            }
+            CheckoutCard::Stored { card_token, cvc } => {
+                let user_key = terms
+                    .card_user_key
+                    .clone()
+                    .ok_or(EngineError::NotFound("card"))?;
+                let stored = self
+                    .store
+                    .card(row.merchant_id, &user_key, &card_token)
+                    .await?
+                    .ok_or(EngineError::NotFound("card"))?;
+                let reference = crate::payments::StoredCardRef {
+                    card_user_key: user_key,
+                    card_token,
+                    cvc,
+                };
+                (None, Some(reference), None, stored.bin_number)
+            }
+        };
         let options = self
-            .checkout_installments(&terms, row.merchant_id, Some(card.number.bin8()))
+            .checkout_installments(&terms, row.merchant_id, Some(&bin))
             .await?;
         let option = options
             .into_iter()
@@ -279,7 +323,7 @@ impl Engine {
                 )
             })?;
         if terms.allow_only_credit_card {
-            let credit = domain::bin::lookup(card.number.bin8())
+            let credit = domain::bin::lookup(&bin)
                 .is_some_and(|i| i.card_type == Some(domain::enums::CardType::CreditCard));
             if !credit {
                 return Err(EngineError::Refused {
@@ -306,7 +350,7 @@ impl Engine {
             pos_alias: None,
             client_ip,
             payment_channel: Some("WEB".into()),
-            card: Some(card),
+            card,
             items: terms
                 .items
                 .iter()
@@ -326,8 +370,8 @@ impl Engine {
                 ..Default::default()
             },
             retry: true,
-            stored_card: None,
-            store_card_after_success: None,
+            stored_card,
+            store_card_after_success,
         };
         let needs_3ds =
             terms.force_three_ds || !self.non_3ds_possible(row.merchant_id, &request).await?;
@@ -587,6 +631,7 @@ impl Engine {
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             source: PaymentSource::PayByLink.as_str().to_owned(),
+            card_user_key: None,
         };
         self.init_checkout(product.merchant_id, terms, None, Some(product.id))
             .await

@@ -76,6 +76,8 @@ pub struct CreatePayment {
 pub struct StoredCardRef {
     pub card_user_key: String,
     pub card_token: String,
+    /// The CVC the shopper typed for this payment (the hosted page asks for it), if any.
+    pub cvc: Option<domain::card::Cvc>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -751,7 +753,10 @@ impl Engine {
                     "api",
                 )
                 .await?;
-            request.card = Some(card);
+            request.card = Some(CardDetails {
+                cvc: stored.cvc.clone(),
+                ..card
+            });
         }
         Ok(request)
     }
@@ -940,6 +945,9 @@ impl Engine {
                 attempt_id = attempt.id,
                 "attempt was already resolved; outcome ignored"
             );
+        }
+        if applied {
+            self.settle_pending_card(attempt, &payment).await?;
         }
         if payment.doc.payment_type != PAYMENT_TYPE_CARD {
             // A top-up or card-and-wallet payment: its wallet hold follows the payment.

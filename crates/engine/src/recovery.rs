@@ -66,13 +66,17 @@ impl Engine {
             .clamp(500, 5_000)
     }
 
-    /// Runs [`Engine::recover_due`] forever (until the task is dropped).
+    /// Runs [`Engine::recover_due`] (and forgets cards kept for abandoned 3D payments)
+    /// forever, until the task is dropped.
     pub async fn run_recovery(self: std::sync::Arc<Self>) {
         let mut interval = tokio::time::interval(RECOVERY_INTERVAL);
         loop {
             interval.tick().await;
             if let Err(error) = self.recover_due().await {
                 tracing::warn!(%error, "recovery pass failed");
+            }
+            if let Err(error) = self.discard_abandoned_pending_cards().await {
+                tracing::warn!(%error, "pending card sweep failed");
             }
         }
     }

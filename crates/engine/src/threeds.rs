@@ -90,6 +90,26 @@ impl Engine {
         if model != ThreeDsModel::ThreeDHost && request.card.is_none() {
             return Err(validation("4001", "card is required"));
         }
+        // A card to keep once paid is sealed now, pending: after the bank's pages nothing
+        // of the card is left to store.
+        let pending_card = match (
+            &request.store_card_after_success,
+            &request.card,
+            &request.stored_card,
+        ) {
+            (Some(keep), Some(card), None) => {
+                let row = self
+                    .store_card_pending(
+                        merchant_id,
+                        keep.card_user_key.clone(),
+                        card,
+                        keep.card_alias.clone(),
+                    )
+                    .await?;
+                Some((row.card_user_key, row.card_token))
+            }
+            _ => None,
+        };
         let token = crate::merchants::random_key(TOKEN_LEN);
         let (merchant_callback_url, checkout_token) = match &destination {
             ThreeDsReturn::Merchant(url) => (Some(url.clone()), None),
@@ -110,6 +130,7 @@ impl Engine {
                 merchant_callback_url,
                 checkout_token,
                 lang: lang.to_owned(),
+                pending_card,
                 ..ThreeDsDoc::default()
             }),
             expires_at: Some(prepared.now_ms + ttl_ms),

@@ -1783,6 +1783,47 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
+    /// Makes a card kept at a 3D payment's start (`PENDING`) a stored card, once the
+    /// payment succeeded. Returns whether it was pending.
+    pub async fn activate_pending_card(
+        &self,
+        merchant_id: i64,
+        card_token: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE stored_cards SET status = 'ACTIVE', updated_at = $1 WHERE merchant_id = $2 AND card_token = $3 AND status = 'PENDING'",
+        )
+        .bind(now)
+        .bind(merchant_id)
+        .bind(card_token)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets pending cards (their payment failed, or was started before `before` and never
+    /// finished): the sealed number is overwritten, as for a deleted card.
+    pub async fn discard_pending_cards(
+        &self,
+        merchant_id: Option<i64>,
+        card_token: Option<&str>,
+        before: i64,
+        now: i64,
+    ) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE stored_cards SET status = 'DELETED', pan_sealed = '', fingerprint = '', updated_at = $1 \
+             WHERE status = 'PENDING' AND created_at < $2 AND ($3 IS NULL OR merchant_id = $3) AND ($4 IS NULL OR card_token = $4)",
+        )
+        .bind(now)
+        .bind(before)
+        .bind(merchant_id)
+        .bind(card_token)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// An active card of this merchant by its user key and token.
     pub async fn card(
         &self,

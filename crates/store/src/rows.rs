@@ -368,6 +368,10 @@ pub struct ThreeDsDoc {
     pub eci: Option<String>,
     pub cavv: Option<String>,
     pub message: Option<String>,
+    /// `storeCardAfterSuccessPayment` on a 3D payment: the card kept `PENDING` at the start
+    /// (user key, token), made a stored card if the payment succeeds, forgotten otherwise.
+    #[serde(default)]
+    pub pending_card: Option<(String, String)>,
 }
 
 /// A refund, one bank operation (`void` or `credit`), possibly spanning several items.
