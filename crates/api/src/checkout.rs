@@ -425,7 +425,13 @@ fn saved_cards_html(
                 })
                 .collect();
             let name = [
-                c.doc.card_association.clone().unwrap_or_default().replace('_', " "),
+                match c.doc.card_association.as_deref() {
+                    Some("MASTER_CARD") => "Mastercard".to_owned(),
+                    Some("VISA") => "Visa".to_owned(),
+                    Some("AMEX") => "American Express".to_owned(),
+                    Some("TROY") => "Troy".to_owned(),
+                    other => other.unwrap_or_default().replace('_', " "),
+                },
                 format!("•••• {}", c.last_four),
                 c.doc.card_alias.clone().unwrap_or_default(),
             ]
