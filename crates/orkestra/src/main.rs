@@ -96,6 +96,10 @@ struct ServeArgs {
     /// Seconds a shopper has to finish 3D Secure at the bank before the payment expires.
     #[arg(long, env = "ORKESTRA_THREEDS_TTL_SECS", default_value_t = 900)]
     threeds_ttl_secs: u64,
+    /// Seconds a POS rests out of the rotation after repeated technical failures before it
+    /// is tried again (autopilot).
+    #[arg(long, env = "ORKESTRA_POS_REST_SECS", default_value_t = 30)]
+    pos_rest_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -481,6 +485,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bank_timeout: Duration::from_secs(args.bank_timeout_secs.max(1)),
         public_url: base_url.clone(),
         threeds_ttl: Duration::from_secs(args.threeds_ttl_secs.max(30)),
+        pos_rest: Duration::from_secs(args.pos_rest_secs.max(1)),
         ..EngineConfig::default()
     };
     let engine = open_engine(&args.db, config).await?;

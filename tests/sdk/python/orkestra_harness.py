@@ -195,6 +195,7 @@ class OrkestraServer:
         name: str = "orkestra",
         sandbox: bool = True,
         bank_timeout_secs: Optional[int] = None,
+        pos_rest_secs: Optional[int] = None,
         port: Optional[int] = None,
         owner: Optional[str] = None,
     ):
@@ -203,6 +204,7 @@ class OrkestraServer:
         self.name = name
         self.sandbox = sandbox
         self.bank_timeout_secs = bank_timeout_secs
+        self.pos_rest_secs = pos_rest_secs
         self.port = port or free_port()
         self.owner = owner  # a test's nodeid, or None for session-wide servers
         self.proc: Optional[subprocess.Popen] = None
@@ -235,6 +237,8 @@ class OrkestraServer:
             args.append("--sandbox")
         if self.bank_timeout_secs is not None:
             args += ["--bank-timeout-secs", str(self.bank_timeout_secs)]
+        if self.pos_rest_secs is not None:
+            args += ["--pos-rest-secs", str(self.pos_rest_secs)]
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(f"\n===== start #{self.starts}: {' '.join(args)}\n".encode())
