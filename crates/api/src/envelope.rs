@@ -66,10 +66,12 @@ impl ApiError {
         }))
     }
 
-    /// A 400 with the same text in both languages (field-level messages name fields).
+    /// A 400; the Turkish text is [`turkish`]'s rendering of the English one (field names,
+    /// which are API names, stay as they are).
     pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
-        ApiError::new(StatusCode::BAD_REQUEST, code, message.clone(), message)
+        let tr = turkish(&message);
+        ApiError::new(StatusCode::BAD_REQUEST, code, message, tr)
     }
 
     pub fn not_found(what: &str) -> ApiError {
@@ -114,6 +116,101 @@ impl ApiError {
         }
         json!({ "errors": errors })
     }
+}
+
+/// The Turkish form of a validation message, by the shapes those messages take (`x is
+/// required`, `x must be a number`, `unknown x y`…); a message of no known shape is kept
+/// in English rather than guessed.
+pub fn turkish(message: &str) -> String {
+    const WHOLE: &[(&str, &str)] = &[
+        ("request body is required", "istek gövdesi zorunludur"),
+        (
+            "the body must be a JSON object",
+            "istek gövdesi bir JSON nesnesi olmalıdır",
+        ),
+        (
+            "text fields cannot contain NUL characters",
+            "metin alanları NUL karakteri içeremez",
+        ),
+        (
+            "price must equal the sum of the items' prices",
+            "price, kalemlerin fiyatları toplamına eşit olmalıdır",
+        ),
+        (
+            "paidPrice cannot be less than price",
+            "paidPrice, price değerinden küçük olamaz",
+        ),
+        (
+            "a valid email address is required",
+            "geçerli bir e-posta adresi zorunludur",
+        ),
+        (
+            "a user with this email already exists",
+            "bu e-posta adresiyle bir kullanıcı zaten var",
+        ),
+        (
+            "a POS with this alias exists",
+            "bu alias ile bir POS zaten var",
+        ),
+        (
+            "the member already has a wallet",
+            "üyenin zaten bir cüzdanı var",
+        ),
+        ("the buyer member has no wallet", "alıcı üyenin cüzdanı yok"),
+        ("the code does not match", "kod eşleşmiyor"),
+        (
+            "use DELETE to delete a POS",
+            "POS silmek için DELETE kullanın",
+        ),
+        (
+            "webhook URL must be an http(s) URL",
+            "webhook adresi bir http(s) adresi olmalıdır",
+        ),
+        (
+            "endDate must be after startDate",
+            "endDate, startDate değerinden sonra olmalıdır",
+        ),
+        (
+            "walletPrice cannot exceed paidPrice",
+            "walletPrice, paidPrice değerini aşamaz",
+        ),
+    ];
+    if let Some((_, tr)) = WHOLE.iter().find(|(en, _)| *en == message) {
+        return (*tr).to_owned();
+    }
+    let suffixes: &[(&str, &str)] = &[
+        (" is required", " zorunludur"),
+        (" are required", " zorunludur"),
+        (" must be a number", " sayı olmalıdır"),
+        (" must be numbers", " sayı olmalıdır"),
+        (" is too large", " çok büyük"),
+        (" is too long", " çok uzun"),
+        (" must be greater than zero", " sıfırdan büyük olmalıdır"),
+        (" cannot be negative", " negatif olamaz"),
+        (" must start with /", " / ile başlamalıdır"),
+        (" must be true or false", " true ya da false olmalıdır"),
+        (" must be 0 or more", " 0 ya da daha büyük olmalıdır"),
+    ];
+    for (en, tr) in suffixes {
+        if let Some(subject) = message.strip_suffix(en)
+            && !subject.contains(' ')
+        {
+            return format!("{subject}{tr}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown ")
+        && let Some((field, value)) = rest.split_once(' ')
+        && !field.is_empty()
+    {
+        return format!("bilinmeyen {field}: {value}");
+    }
+    if let Some((field, range)) = message.split_once(" must be between ")
+        && !field.contains(' ')
+        && let Some((low, high)) = range.split_once(" and ")
+    {
+        return format!("{field}, {low} ile {high} arasında olmalıdır");
+    }
+    message.to_owned()
 }
 
 impl From<EngineError> for ApiError {
@@ -272,4 +369,33 @@ pub async fn layer(request: Request, next: Next) -> Response {
 /// An empty 200 for void calls (DELETE, status changes).
 pub fn empty() -> Response {
     Response::new(Body::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turkish;
+
+    #[test]
+    fn validation_messages_read_in_turkish() {
+        assert_eq!(turkish("price is required"), "price zorunludur");
+        assert_eq!(
+            turkish("memberIds must be numbers"),
+            "memberIds sayı olmalıdır"
+        );
+        assert_eq!(turkish("unknown currency XYZ"), "bilinmeyen currency: XYZ");
+        assert_eq!(
+            turkish("installment must be between 1 and 12"),
+            "installment, 1 ile 12 arasında olmalıdır"
+        );
+        assert_eq!(
+            turkish("request body is required"),
+            "istek gövdesi zorunludur"
+        );
+        // Unknown shapes stay as they are rather than be half-translated.
+        assert_eq!(
+            turkish("the moon is made of cheese"),
+            "the moon is made of cheese"
+        );
+        assert_eq!(turkish("a b is required"), "a b is required");
+    }
 }

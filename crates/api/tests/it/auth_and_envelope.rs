@@ -79,6 +79,20 @@ async fn errors_speak_the_requested_language() {
         tr["errors"]["errorDescription"],
         "Kart limiti yetersiz, yetersiz bakiye"
     );
+    // Validation errors too: the field stays the API's name, the sentence is Turkish.
+    let mut no_price = payment_body(GOOD_CARD);
+    no_price["installment"] = serde_json::json!(13);
+    let (status, tr) = app
+        .call_with_headers(
+            "POST",
+            "/payment/v1/card-payments",
+            Some(&no_price),
+            &[("lang", "tr")],
+        )
+        .await;
+    assert_eq!(status, 400, "{tr}");
+    let description = tr["errors"]["errorDescription"].as_str().unwrap();
+    assert!(description.contains("arasında olmalıdır"), "{description}");
     let (status, unknown) = app.call("GET", "/no/such/endpoint", None).await;
     assert_eq!(status, 404);
     assert!(unknown["errors"]["errorCode"].is_string());
