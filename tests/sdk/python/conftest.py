@@ -39,6 +39,24 @@ def pytest_configure(config):
     h.install_traffic_watch()
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """After the whole run: no card number a test sent may be found in clear in any
+    database file, database dump or server log of the run (card numbers are stored only
+    sealed, and never logged)."""
+    for server in h.SERVERS:
+        server.stop()
+        if server.log_path.exists():
+            h.AT_REST_FINDINGS.extend(h.find_sent_pans(server.log_path.read_bytes(), str(server.log_path)))
+    for db in h.DATABASES:
+        db.scan_at_rest()
+    scanned = len(h.DATABASES)
+    if h.AT_REST_FINDINGS:
+        print("\ncard numbers found at rest:\n" + "\n".join(h.AT_REST_FINDINGS))
+        session.exitstatus = 1
+    else:
+        print(f"\nat rest: {len(h.SENT_PANS)} card numbers sent, none found in {scanned} databases and {len(h.SERVERS)} server logs")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -139,6 +139,16 @@ def luhn_ok(number: str) -> bool:
 # -------------------------------------------------------------------------------------
 
 
+# Card numbers found at rest (database files, dumps, server logs) at the end of the run.
+AT_REST_FINDINGS: List[str] = []
+DATABASES: List["Database"] = []
+
+
+def find_sent_pans(data: bytes, where: str) -> List[str]:
+    """Every card number the tests sent that appears in `data` in clear."""
+    return [f"{where}: {pan}" for pan in sorted(SENT_PANS) if pan.encode() in data]
+
+
 class Database:
     """A fresh database for one server (or one group of servers sharing it)."""
 
@@ -146,6 +156,8 @@ class Database:
         self.kind = kind
         self.workdir = workdir
         self.name: Optional[str] = None
+        self.scanned = False
+        DATABASES.append(self)
         if kind == "sqlite":
             workdir.mkdir(parents=True, exist_ok=True)
             self.url = f"sqlite://{workdir / 'orkestra.db'}"
@@ -160,8 +172,27 @@ class Database:
         else:
             raise ValueError(f"ORKESTRA_TEST_DB must be sqlite or postgres, not {kind!r}")
 
+    def scan_at_rest(self) -> None:
+        """Looks for card numbers in clear in what this database keeps: the SQLite files
+        (database, WAL), or a full data dump of the PostgreSQL database. Once."""
+        if self.scanned:
+            return
+        self.scanned = True
+        if self.kind == "sqlite":
+            for path in sorted(self.workdir.glob("orkestra.db*")):
+                AT_REST_FINDINGS.extend(find_sent_pans(path.read_bytes(), str(path)))
+        elif self.name:
+            parsed = urllib.parse.urlsplit(PG_ADMIN_URL)
+            url = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, "/" + self.name, "", ""))
+            dump = subprocess.run(["pg_dump", "--data-only", url], capture_output=True, timeout=300)
+            if dump.returncode != 0:
+                AT_REST_FINDINGS.append(f"pg_dump of {self.name} failed: {dump.stderr[:300]!r}")
+            else:
+                AT_REST_FINDINGS.extend(find_sent_pans(dump.stdout, f"database {self.name}"))
+
     def drop(self) -> None:
         if self.kind == "postgres" and self.name:
+            self.scan_at_rest()
             try:
                 _psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             except Exception as e:  # leave it rather than fail the session
