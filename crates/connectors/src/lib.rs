@@ -12,6 +12,7 @@
 pub mod garanti;
 pub mod http;
 pub mod interpos;
+pub mod kuveyt;
 pub mod nestpay;
 pub mod payfor;
 pub mod posnet;
@@ -402,6 +403,7 @@ pub struct Registry {
     posnet: posnet::Posnet,
     payfor: payfor::Payfor,
     interpos: interpos::Interpos,
+    kuveyt: kuveyt::Kuveyt,
 }
 
 impl Registry {
@@ -411,7 +413,8 @@ impl Registry {
             garanti: garanti::Garanti::new(client.clone()),
             posnet: posnet::Posnet::new(client.clone()),
             payfor: payfor::Payfor::new(client.clone()),
-            interpos: interpos::Interpos::new(client),
+            interpos: interpos::Interpos::new(client.clone()),
+            kuveyt: kuveyt::Kuveyt::new(client),
         }
     }
 
@@ -422,6 +425,7 @@ impl Registry {
             ConnectorFamily::Posnet => &self.posnet,
             ConnectorFamily::Payfor => &self.payfor,
             ConnectorFamily::Interpos => &self.interpos,
+            ConnectorFamily::Kuveyt => &self.kuveyt,
         }
     }
 
@@ -432,6 +436,7 @@ impl Registry {
             &self.posnet,
             &self.payfor,
             &self.interpos,
+            &self.kuveyt,
         ]
     }
 
@@ -446,6 +451,7 @@ impl Registry {
             ConnectorFamily::Posnet => Some(posnet::default_endpoints(integrator, production)),
             ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
             ConnectorFamily::Interpos => Some(interpos::default_endpoints(integrator, production)),
+            ConnectorFamily::Kuveyt => Some(kuveyt::default_endpoints(integrator, production)),
         }
     }
 }

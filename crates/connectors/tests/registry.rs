@@ -80,6 +80,18 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "ORKESTRA1",
             "SANDBOXKEYD",
         ),
+        // MerchantId and CustomerId; Kuveyt Türk has no 3D key (the API password keys it).
+        ConnectorFamily::Kuveyt => (
+            PosIntegrator::Kuveytturk,
+            "kuveyt",
+            "/boa.virtualpos.services/Home",
+            "/boa.virtualpos.services/Home/ThreeDModelPayGate",
+            "81",
+            Some("400236"),
+            "ORKESTRA_API",
+            "ORKESTRA1",
+            "unused",
+        ),
     };
     let config = PosConfig {
         integrator,
@@ -140,7 +152,7 @@ async fn every_declared_capability_works_against_the_simulator() {
     let registry = Registry::new(connectors::http::client().unwrap());
     let card = card();
     let amount = MinorUnits::from_stored(10_000);
-    assert_eq!(registry.all().len(), 5);
+    assert_eq!(registry.all().len(), 6);
     for connector in registry.all() {
         let family = connector.family();
         let caps = connector.capabilities();

@@ -170,6 +170,7 @@ pub enum ConnectorFamily {
     Posnet,
     Payfor,
     Interpos,
+    Kuveyt,
 }
 
 impl ConnectorFamily {
@@ -180,6 +181,7 @@ impl ConnectorFamily {
             ConnectorFamily::Posnet => "posnet",
             ConnectorFamily::Payfor => "payfor",
             ConnectorFamily::Interpos => "interpos",
+            ConnectorFamily::Kuveyt => "kuveyt",
         }
     }
 }
@@ -203,11 +205,11 @@ impl PosIntegrator {
                 Some(ConnectorFamily::Payfor)
             }
             PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
+            PosIntegrator::Kuveytturk => Some(ConnectorFamily::Kuveyt),
             PosIntegrator::AkbankVpos
             | PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
-            | PosIntegrator::Kuveytturk
             | PosIntegrator::Vakifbank
             | PosIntegrator::Vakifkatilim
             | PosIntegrator::ZiraatbankInnova
@@ -395,6 +397,10 @@ mod tests {
             PosIntegrator::Denizbank.family(),
             Some(ConnectorFamily::Interpos)
         );
-        assert_eq!(PosIntegrator::Kuveytturk.family(), None);
+        assert_eq!(
+            PosIntegrator::Kuveytturk.family(),
+            Some(ConnectorFamily::Kuveyt)
+        );
+        assert_eq!(PosIntegrator::Vakifkatilim.family(), None);
     }
 }
