@@ -10,6 +10,8 @@
 //! * [`posnet`] — Yapı Kredi PosNet, under `/posnet` (`/posnet/PosnetWebService/XML`).
 //! * [`payfor`] — QNB PayFor (QNB Finansbank, Enpara, Ziraat Katılım), under `/payfor`.
 //! * [`interpos`] — DenizBank InterPos, under `/interpos` (`/interpos/mpi/Default.aspx`).
+//! * [`kuveyt`] — Kuveyt Türk (BOA), under `/kuveyt`
+//!   (`/kuveyt/boa.virtualpos.services/Home/…` and its SOAP `VirtualPosService`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -26,6 +28,7 @@
 pub mod clock;
 pub mod garanti;
 pub mod interpos;
+pub mod kuveyt;
 pub mod nestpay;
 pub mod payfor;
 pub mod posnet;
@@ -44,6 +47,7 @@ pub struct Simulators {
     posnet: posnet::PosnetSim,
     payfor: payfor::PayforSim,
     interpos: interpos::InterposSim,
+    kuveyt: kuveyt::KuveytSim,
 }
 
 impl Simulators {
@@ -57,6 +61,7 @@ impl Simulators {
             posnet: posnet::PosnetSim::new(clock.clone()),
             payfor: payfor::PayforSim::new(clock.clone()),
             interpos: interpos::InterposSim::new(clock.clone()),
+            kuveyt: kuveyt::KuveytSim::new(clock.clone()),
             clock,
         }
     }
@@ -86,4 +91,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/posnet", posnet::router(sims.posnet.clone()))
         .nest("/payfor", payfor::router(sims.payfor.clone()))
         .nest("/interpos", interpos::router(sims.interpos.clone()))
+        .nest("/kuveyt", kuveyt::router(sims.kuveyt.clone()))
 }
