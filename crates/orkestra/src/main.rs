@@ -293,11 +293,11 @@ struct SandboxPos {
     posnet_id: Option<&'static str>,
     user: &'static str,
     password: &'static str,
-    /// Store key / ENCKEY / MerchantPass.
+    /// Store key / ENCKEY / MerchantPass; empty for a bank without one (Kuveyt Türk).
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 6] = [
+const SANDBOX_POSES: [SandboxPos; 7] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -376,6 +376,20 @@ const SANDBOX_POSES: [SandboxPos; 6] = [
         password: "ORKESTRA1",
         threeds_key: "SANDBOXKEYD",
     },
+    // Kuveyt Türk: MerchantId 81, CustomerId 400236; no 3D key (the API password signs).
+    SandboxPos {
+        name: "Sandbox Kuveyt Türk",
+        integrator: domain::enums::PosIntegrator::Kuveytturk,
+        active: false,
+        path: "/sim/kuveyt/boa.virtualpos.services/Home",
+        threeds_path: "/sim/kuveyt/boa.virtualpos.services/Home/ThreeDModelPayGate",
+        client_id: "81",
+        terminal_id: Some("400236"),
+        posnet_id: None,
+        user: "ORKESTRA_API",
+        password: "ORKESTRA1",
+        threeds_key: "",
+    },
 ];
 
 /// The sandbox merchant's panel owner; the password is generated and shown once.
@@ -408,7 +422,7 @@ async fn create_sandbox(engine: &Engine, base_url: &str, dir: &Path) -> anyhow::
                     client_id: Some(pos.client_id.into()),
                     terminal_id: pos.terminal_id.map(str::to_owned),
                     posnet_id: pos.posnet_id.map(str::to_owned),
-                    threeds_key: Some(pos.threeds_key.into()),
+                    threeds_key: Some(pos.threeds_key.to_owned()).filter(|k| !k.is_empty()),
                     enable_installment: Some(true),
                     users: Some(vec![PosUserInput {
                         pos_username: Some(pos.user.into()),
