@@ -910,3 +910,30 @@ pub async fn set_commissions(
     .await;
     Ok(ui::see_other(&format!("/panel/poses/{}", pos.id)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_asks_for_its_banks_own_credentials() {
+        for integrator in PosIntegrator::ALL {
+            let Some(family) = integrator.family() else {
+                continue;
+            };
+            let fields = credential_fields(family);
+            assert!(fields.iter().any(|f| f.name == "clientId"), "{family:?}");
+            assert!(
+                fields
+                    .iter()
+                    .all(|f| !f.help_en.is_empty() && !f.help_tr.is_empty())
+            );
+        }
+        // Kuveyt Türk: CustomerId travels as the terminal id, and there is no 3D key.
+        let kuveyt: Vec<&str> = credential_fields(ConnectorFamily::Kuveyt)
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(kuveyt, ["clientId", "terminalId", "username", "password"]);
+    }
+}
