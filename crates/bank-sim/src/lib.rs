@@ -12,6 +12,8 @@
 //! * [`interpos`] — DenizBank InterPos, under `/interpos` (`/interpos/mpi/Default.aspx`).
 //! * [`akbank`] — Akbank's JSON virtual POS (`AKBANK_VPOS`), under `/akbank`
 //!   (`/akbank/api/v1/payment/virtualpos/transaction/process`, gate `/akbank/securepay`).
+//! * [`kuveyt`] — Kuveyt Türk (BOA), under `/kuveyt`
+//!   (`/kuveyt/boa.virtualpos.services/Home/…` and its SOAP `VirtualPosService`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -29,6 +31,7 @@ pub mod akbank;
 pub mod clock;
 pub mod garanti;
 pub mod interpos;
+pub mod kuveyt;
 pub mod nestpay;
 pub mod payfor;
 pub mod posnet;
@@ -48,6 +51,7 @@ pub struct Simulators {
     payfor: payfor::PayforSim,
     interpos: interpos::InterposSim,
     akbank: akbank::AkbankSim,
+    kuveyt: kuveyt::KuveytSim,
 }
 
 impl Simulators {
@@ -62,6 +66,7 @@ impl Simulators {
             payfor: payfor::PayforSim::new(clock.clone()),
             interpos: interpos::InterposSim::new(clock.clone()),
             akbank: akbank::AkbankSim::new(clock.clone()),
+            kuveyt: kuveyt::KuveytSim::new(clock.clone()),
             clock,
         }
     }
@@ -97,4 +102,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/payfor", payfor::router(sims.payfor.clone()))
         .nest("/interpos", interpos::router(sims.interpos.clone()))
         .nest("/akbank", akbank::router(sims.akbank.clone()))
+        .nest("/kuveyt", kuveyt::router(sims.kuveyt.clone()))
 }

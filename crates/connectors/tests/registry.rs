@@ -92,6 +92,18 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "",
             "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
         ),
+        // MerchantId and CustomerId; Kuveyt Türk has no 3D key (the API password keys it).
+        ConnectorFamily::Kuveyt => (
+            PosIntegrator::Kuveytturk,
+            "kuveyt",
+            "/boa.virtualpos.services/Home",
+            "/boa.virtualpos.services/Home/ThreeDModelPayGate",
+            "81",
+            Some("400236"),
+            "ORKESTRA_API",
+            "ORKESTRA1",
+            "unused",
+        ),
     };
     let config = PosConfig {
         integrator,

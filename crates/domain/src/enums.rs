@@ -172,6 +172,7 @@ pub enum ConnectorFamily {
     Interpos,
     /// Akbank's JSON virtual POS (`AKBANK_VPOS`); Akbank's older POS (`AKBANK`) is NestPay.
     AkbankJson,
+    Kuveyt,
 }
 
 impl ConnectorFamily {
@@ -183,6 +184,7 @@ impl ConnectorFamily {
             ConnectorFamily::Payfor => "payfor",
             ConnectorFamily::Interpos => "interpos",
             ConnectorFamily::AkbankJson => "akbank",
+            ConnectorFamily::Kuveyt => "kuveyt",
         }
     }
 }
@@ -207,10 +209,10 @@ impl PosIntegrator {
             }
             PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
             PosIntegrator::AkbankVpos => Some(ConnectorFamily::AkbankJson),
+            PosIntegrator::Kuveytturk => Some(ConnectorFamily::Kuveyt),
             PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
-            | PosIntegrator::Kuveytturk
             | PosIntegrator::Vakifbank
             | PosIntegrator::Vakifkatilim
             | PosIntegrator::ZiraatbankInnova
@@ -403,6 +405,10 @@ mod tests {
             Some(ConnectorFamily::AkbankJson)
         );
         assert_eq!(ConnectorFamily::AkbankJson.as_str(), "akbank");
-        assert_eq!(PosIntegrator::Kuveytturk.family(), None);
+        assert_eq!(
+            PosIntegrator::Kuveytturk.family(),
+            Some(ConnectorFamily::Kuveyt)
+        );
+        assert_eq!(PosIntegrator::Vakifkatilim.family(), None);
     }
 }

@@ -301,7 +301,7 @@ struct SandboxPos {
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 7] = [
+const SANDBOX_POSES: [SandboxPos; 8] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -394,6 +394,20 @@ const SANDBOX_POSES: [SandboxPos; 7] = [
         user: "AKBANK_JSON",
         password: "unused",
         threeds_key: "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
+    },
+    // Kuveyt Türk: MerchantId 81, CustomerId 400236; no 3D key (the API password signs).
+    SandboxPos {
+        name: "Sandbox Kuveyt Türk",
+        integrator: domain::enums::PosIntegrator::Kuveytturk,
+        active: false,
+        path: "/sim/kuveyt/boa.virtualpos.services/Home",
+        threeds_path: "/sim/kuveyt/boa.virtualpos.services/Home/ThreeDModelPayGate",
+        client_id: "81",
+        terminal_id: Some("400236"),
+        posnet_id: None,
+        user: "ORKESTRA_API",
+        password: "ORKESTRA1",
+        threeds_key: "",
     },
 ];
 

@@ -223,6 +223,37 @@ fn credential_fields(family: ConnectorFamily) -> Vec<CredentialField> {
                 true,
             ),
         ],
+        // Kuveyt Türk signs with the API password itself: there is no separate 3D key.
+        "kuveyt" => vec![
+            field(
+                "clientId",
+                "MerchantId",
+                "Your merchant number (Üye İşyeri No) from the Kuveyt Türk virtual POS panel.",
+                "Kuveyt Türk sanal POS panelindeki üye işyeri numaranız (MerchantId).",
+                false,
+            ),
+            field(
+                "terminalId",
+                "CustomerId",
+                "Your customer number at Kuveyt Türk (Müşteri No).",
+                "Kuveyt Türk'teki müşteri numaranız (CustomerId).",
+                false,
+            ),
+            field(
+                "username",
+                "UserName",
+                "The API user created in the virtual POS panel.",
+                "Sanal POS panelinde oluşturulan API kullanıcısı.",
+                false,
+            ),
+            field(
+                "password",
+                "Password",
+                "That API user's password; it also signs 3D Secure.",
+                "API kullanıcısının parolası; 3D Secure imzası da bununla yapılır.",
+                true,
+            ),
+        ],
         _ => vec![
             field(
                 "clientId",
