@@ -14,6 +14,7 @@ pub mod garanti;
 pub mod http;
 pub mod interpos;
 pub mod nestpay;
+pub mod payflex;
 pub mod payfor;
 pub mod posnet;
 
@@ -404,6 +405,7 @@ pub struct Registry {
     payfor: payfor::Payfor,
     interpos: interpos::Interpos,
     akbank: akbank::Akbank,
+    payflex: payflex::Payflex,
 }
 
 impl Registry {
@@ -414,7 +416,8 @@ impl Registry {
             posnet: posnet::Posnet::new(client.clone()),
             payfor: payfor::Payfor::new(client.clone()),
             interpos: interpos::Interpos::new(client.clone()),
-            akbank: akbank::Akbank::new(client),
+            akbank: akbank::Akbank::new(client.clone()),
+            payflex: payflex::Payflex::new(client),
         }
     }
 
@@ -426,6 +429,7 @@ impl Registry {
             ConnectorFamily::Payfor => &self.payfor,
             ConnectorFamily::Interpos => &self.interpos,
             ConnectorFamily::AkbankJson => &self.akbank,
+            ConnectorFamily::Payflex => &self.payflex,
         }
     }
 
@@ -437,6 +441,7 @@ impl Registry {
             &self.payfor,
             &self.interpos,
             &self.akbank,
+            &self.payflex,
         ]
     }
 
@@ -452,6 +457,7 @@ impl Registry {
             ConnectorFamily::Payfor => Some(payfor::default_endpoints(integrator, production)),
             ConnectorFamily::Interpos => Some(interpos::default_endpoints(integrator, production)),
             ConnectorFamily::AkbankJson => Some(akbank::default_endpoints(integrator, production)),
+            ConnectorFamily::Payflex => Some(payflex::default_endpoints(integrator, production)),
         }
     }
 }

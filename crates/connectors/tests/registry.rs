@@ -92,6 +92,18 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "",
             "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
         ),
+        // PayFlex signs nothing: MerchantId, TerminalNo and the merchant password only.
+        ConnectorFamily::Payflex => (
+            PosIntegrator::Vakifbank,
+            "payflex",
+            "/VposService/v3/Vposreq.aspx",
+            "/MPIAPI/MPI_Enrollment.aspx",
+            "000000000222222",
+            Some("VP000222"),
+            "",
+            "ORKESTRA-PF1",
+            "",
+        ),
     };
     let config = PosConfig {
         integrator,

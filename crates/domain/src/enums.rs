@@ -172,6 +172,8 @@ pub enum ConnectorFamily {
     Interpos,
     /// Akbank's JSON virtual POS (`AKBANK_VPOS`); Akbank's older POS (`AKBANK`) is NestPay.
     AkbankJson,
+    /// PayFlex V4 (MPI + VPOS 7/24): VakıfBank and Ziraat's PayFlex POS.
+    Payflex,
 }
 
 impl ConnectorFamily {
@@ -183,6 +185,7 @@ impl ConnectorFamily {
             ConnectorFamily::Payfor => "payfor",
             ConnectorFamily::Interpos => "interpos",
             ConnectorFamily::AkbankJson => "akbank",
+            ConnectorFamily::Payflex => "payflex",
         }
     }
 }
@@ -207,13 +210,14 @@ impl PosIntegrator {
             }
             PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
             PosIntegrator::AkbankVpos => Some(ConnectorFamily::AkbankJson),
+            PosIntegrator::Vakifbank | PosIntegrator::ZiraatbankInnova => {
+                Some(ConnectorFamily::Payflex)
+            }
             PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
             | PosIntegrator::Kuveytturk
-            | PosIntegrator::Vakifbank
             | PosIntegrator::Vakifkatilim
-            | PosIntegrator::ZiraatbankInnova
             | PosIntegrator::Finanskatilim => None,
         }
     }
@@ -403,6 +407,10 @@ mod tests {
             Some(ConnectorFamily::AkbankJson)
         );
         assert_eq!(ConnectorFamily::AkbankJson.as_str(), "akbank");
+        for i in [PosIntegrator::Vakifbank, PosIntegrator::ZiraatbankInnova] {
+            assert_eq!(i.family(), Some(ConnectorFamily::Payflex));
+        }
+        assert_eq!(ConnectorFamily::Payflex.as_str(), "payflex");
         assert_eq!(PosIntegrator::Kuveytturk.family(), None);
     }
 }
