@@ -12,6 +12,8 @@
 //! * [`interpos`] — DenizBank InterPos, under `/interpos` (`/interpos/mpi/Default.aspx`).
 //! * [`akbank`] — Akbank's JSON virtual POS (`AKBANK_VPOS`), under `/akbank`
 //!   (`/akbank/api/v1/payment/virtualpos/transaction/process`, gate `/akbank/securepay`).
+//! * [`payflex`] — PayFlex V4 (VakıfBank, Ziraat PayFlex), under `/payflex`
+//!   (`/payflex/VposService/v3/Vposreq.aspx`, MPI `/payflex/MPIAPI/MPI_Enrollment.aspx`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod garanti;
 pub mod interpos;
 pub mod nestpay;
+pub mod payflex;
 pub mod payfor;
 pub mod posnet;
 
@@ -48,6 +51,7 @@ pub struct Simulators {
     payfor: payfor::PayforSim,
     interpos: interpos::InterposSim,
     akbank: akbank::AkbankSim,
+    payflex: payflex::PayflexSim,
 }
 
 impl Simulators {
@@ -62,6 +66,7 @@ impl Simulators {
             payfor: payfor::PayforSim::new(clock.clone()),
             interpos: interpos::InterposSim::new(clock.clone()),
             akbank: akbank::AkbankSim::new(clock.clone()),
+            payflex: payflex::PayflexSim::new(clock.clone()),
             clock,
         }
     }
@@ -74,6 +79,11 @@ impl Simulators {
     /// The Akbank simulator, for tests that prefer Rust calls to the admin routes.
     pub fn akbank(&self) -> &akbank::AkbankSim {
         &self.akbank
+    }
+
+    /// The PayFlex simulator, for tests that prefer Rust calls to the admin routes.
+    pub fn payflex(&self) -> &payflex::PayflexSim {
+        &self.payflex
     }
 
     /// The NestPay simulator, for tests that prefer Rust calls to the admin routes.
@@ -97,4 +107,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/payfor", payfor::router(sims.payfor.clone()))
         .nest("/interpos", interpos::router(sims.interpos.clone()))
         .nest("/akbank", akbank::router(sims.akbank.clone()))
+        .nest("/payflex", payflex::router(sims.payflex.clone()))
 }

@@ -164,7 +164,7 @@ async fn every_declared_capability_works_against_the_simulator() {
     let registry = Registry::new(connectors::http::client().unwrap());
     let card = card();
     let amount = MinorUnits::from_stored(10_000);
-    assert_eq!(registry.all().len(), 5);
+    assert_eq!(registry.all().len(), 7);
     for connector in registry.all() {
         let family = connector.family();
         let caps = connector.capabilities();
