@@ -39,7 +39,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use domain::card::Expiry;
 use domain::clock::{istanbul, to_local};
 use domain::money::{Currency, MinorUnits};
@@ -295,10 +295,12 @@ impl Books {
     fn next_ids(&mut self, rng: &mut impl Rng, now: DateTime<Utc>) -> (String, String) {
         self.stan = self.stan.wrapping_add(1) % 1_000_000;
         let local = to_local(now, istanbul());
+        // Like P9.7's `306823971358`: year digit, day of year, hour, sequence.
         let rrn = format!(
-            "{}{:03}{:06}",
+            "{}{:03}{:02}{:06}",
             local.year() % 10,
             local.ordinal(),
+            local.hour(),
             (self.stan + rng.gen_range(0..1000) * 1000) % 1_000_000
         );
         let auth_code = format!("{:06}", rng.gen_range(0..1_000_000u32));
