@@ -276,3 +276,27 @@ async fn admin_adds_merchants_and_terminals() {
         .replace(TERMINAL, "VP000222");
     assert_eq!(code(&vpos(&app, sandbox).await), "0000");
 }
+
+#[tokio::test]
+async fn ziraat_paths_serve_the_same_pages() {
+    let app = app();
+    for (i, (vpos_path, search_path)) in [
+        (
+            "/payflex/Ziraatbank/VposWeb/v3/Vposreq.aspx",
+            "/payflex/Ziraatbank/VposWeb/UIWebService/Search.aspx",
+        ),
+        (
+            "/payflex/v4/v3/Vposreq.aspx",
+            "/payflex/v4/UIWebService/Search.aspx",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("Z{i}");
+        let (status, reply) = post(&app, vpos_path, payment(&id, "Sale", "1.00", GOOD_CARD)).await;
+        assert_eq!((status, code(&reply)), (200, "0000"), "{reply}");
+        let (_, found) = post(&app, search_path, search(&id)).await;
+        assert_eq!(tag(&found, "TotalItemCount"), Some("1"), "{found}");
+    }
+}

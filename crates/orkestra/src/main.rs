@@ -297,7 +297,7 @@ struct SandboxPos {
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 7] = [
+const SANDBOX_POSES: [SandboxPos; 8] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -390,6 +390,21 @@ const SANDBOX_POSES: [SandboxPos; 7] = [
         user: "AKBANK_JSON",
         password: "unused",
         threeds_key: "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579",
+    },
+    // PayFlex signs nothing: MerchantId, TerminalNo and the merchant password only; the
+    // API user and the 3D key are not used.
+    SandboxPos {
+        name: "Sandbox VakıfBank",
+        integrator: domain::enums::PosIntegrator::Vakifbank,
+        active: false,
+        path: "/sim/payflex/VposService/v3/Vposreq.aspx",
+        threeds_path: "/sim/payflex/MPIAPI/MPI_Enrollment.aspx",
+        client_id: "000000000222222",
+        terminal_id: Some("VP000222"),
+        posnet_id: None,
+        user: "PAYFLEX",
+        password: "ORKESTRA-PF1",
+        threeds_key: "unused",
     },
 ];
 

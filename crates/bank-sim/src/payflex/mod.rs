@@ -10,6 +10,10 @@
 //!   by a `SearchResponse` (P9.1/P9.2 layout).
 //! * `POST /MPIAPI/MPI_Enrollment.aspx`, `POST /MPIAPI/Acs`, `POST /MPIAPI/Acs/{md}` — the
 //!   MPI enrolment and the ACS page, see [`threeds`].
+//! * Ziraat's PayFlex paths serve the same pages: `/Ziraatbank/VposWeb/v3/Vposreq.aspx`,
+//!   `/Ziraatbank/VposWeb/UIWebService/Search.aspx`, `/ZiraatBank/MpiWeb/MPI_Enrollment.aspx`
+//!   (test) and `/v4/v3/Vposreq.aspx`, `/v4/UIWebService/Search.aspx`, `/Enrollment.aspx`
+//!   (production).
 //! * `/_sim/...` — JSON admin endpoints for tests, see [`admin`] (keyed by `MerchantId`,
 //!   called `clientId` there as in the NestPay simulator).
 //!
@@ -197,6 +201,16 @@ pub fn router(sim: PayflexSim) -> Router {
         .route("/VposService/v3/Vposreq.aspx", post(vpos))
         .route("/UIService/Search.aspx", post(search))
         .route("/MPIAPI/MPI_Enrollment.aspx", post(threeds::enrolment))
+        // Ziraat's PayFlex paths (test, then production), same pages.
+        .route("/Ziraatbank/VposWeb/v3/Vposreq.aspx", post(vpos))
+        .route("/Ziraatbank/VposWeb/UIWebService/Search.aspx", post(search))
+        .route(
+            "/ZiraatBank/MpiWeb/MPI_Enrollment.aspx",
+            post(threeds::enrolment),
+        )
+        .route("/v4/v3/Vposreq.aspx", post(vpos))
+        .route("/v4/UIWebService/Search.aspx", post(search))
+        .route("/Enrollment.aspx", post(threeds::enrolment))
         .route("/MPIAPI/Acs", post(threeds::acs))
         .route("/MPIAPI/Acs/{md}", post(threeds::acs_submit))
         .route("/_sim/stores", post(admin::put_store))

@@ -292,10 +292,11 @@ pub async fn enrolment(
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("127.0.0.1");
-    let base = uri
-        .path()
-        .strip_suffix("/MPIAPI/MPI_Enrollment.aspx")
-        .unwrap_or("/payflex");
+    // The ACS lives next to the MPI under the simulator's own prefix (`…/payflex`).
+    let path = uri.path();
+    let base = path
+        .find("/payflex/")
+        .map_or("/payflex", |at| &path[..at + "/payflex".len()]);
     let acs_url = format!("http://{host}{base}/MPIAPI/Acs");
     enrolment_reply("Y", Some((&session, &md, &acs_url)), &verify_id, None)
 }

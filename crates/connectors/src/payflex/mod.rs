@@ -14,10 +14,14 @@
 //! * the **MPI** (the POS's `threedsPath`, `…/MPIAPI/MPI_Enrollment.aspx`): the 3D
 //!   enrolment, a plain form POST answered with XML (see [`threeds`]).
 //!
-//! Orkestra builds a POS's URLs as `hostname + path` and `hostname + threedsPath`. Since
-//! VakıfBank's MPI is on another host than its VPOS, `threedsPath` (and `path`) may be a
-//! full `https://…` URL: when a URL built that way holds a second `http(s)://`, the part
-//! from there is used as it is ([`resolve_url`]). The default endpoints do exactly that.
+//! Orkestra builds a POS's URLs as `hostname + path` (VPOS) and `hostname + threedsPath`
+//! (MPI). The banks' MPIs are on other hosts than their VPOSes, so [`mpi_url`] moves an
+//! MPI URL built on a bank's known VPOS host to that bank's MPI host
+//! (`onlineodeme[test].vakifbank.com.tr:4443` → `3dsecure[test].vakifbank.com.tr:4443`,
+//! `sanalpos.ziraatbank.com.tr` → `mpi.ziraatbank.com.tr`); any other host (the
+//! simulator's, a proxy's) is used as it is. `threedsPath` (and `path`) may also be a full
+//! `https://…` URL: when a URL built that way holds a second `http(s)://`, the part from
+//! there is used as it is ([`resolve_url`]).
 //!
 //! PayFlex signs nothing: the merchant password travels in every request body (over TLS),
 //! and the MPI's callback is not signed. What the callback is trusted for is documented in
@@ -231,9 +235,37 @@ pub fn search_url(api_url: &str) -> Result<String, ConnectorError> {
     })
 }
 
-/// The bank's hosts (`vpos-protocols.md` §9.1). VakıfBank's MPI is on another host than
-/// its VPOS, so its `threeds_path` is a full URL (see the module documentation); Ziraat's
-/// test MPI shares the VPOS host.
+/// The banks' VPOS hosts and the MPI host next to each (`vpos-protocols.md` §9.1).
+const MPI_HOSTS: [(&str, &str); 3] = [
+    (
+        "https://onlineodemetest.vakifbank.com.tr:4443",
+        "https://3dsecuretest.vakifbank.com.tr:4443",
+    ),
+    (
+        "https://onlineodeme.vakifbank.com.tr:4443",
+        "https://3dsecure.vakifbank.com.tr:4443",
+    ),
+    (
+        "https://sanalpos.ziraatbank.com.tr",
+        "https://mpi.ziraatbank.com.tr",
+    ),
+];
+
+/// The MPI enrolment URL of a POS (see the module documentation).
+pub fn mpi_url(threeds_url: &str) -> String {
+    let url = resolve_url(threeds_url);
+    for (vpos_host, mpi_host) in MPI_HOSTS {
+        if let Some(rest) = url.strip_prefix(vpos_host)
+            && rest.starts_with('/')
+        {
+            return format!("{mpi_host}{rest}");
+        }
+    }
+    url
+}
+
+/// The bank's hosts and paths (`vpos-protocols.md` §9.1); the MPI paths are on the MPI
+/// hosts [`mpi_url`] maps the VPOS hosts to (Ziraat's test MPI shares its VPOS host).
 pub fn default_endpoints(integrator: PosIntegrator, production: bool) -> DefaultEndpoints {
     let (hostname, path, threeds_path) = match (integrator, production) {
         (PosIntegrator::ZiraatbankInnova, false) => (
@@ -244,17 +276,17 @@ pub fn default_endpoints(integrator: PosIntegrator, production: bool) -> Default
         (PosIntegrator::ZiraatbankInnova, true) => (
             "https://sanalpos.ziraatbank.com.tr",
             "/v4/v3/Vposreq.aspx",
-            "https://mpi.ziraatbank.com.tr/Enrollment.aspx",
+            "/Enrollment.aspx",
         ),
         (_, false) => (
             "https://onlineodemetest.vakifbank.com.tr:4443",
             "/VposService/v3/Vposreq.aspx",
-            "https://3dsecuretest.vakifbank.com.tr:4443/MPIAPI/MPI_Enrollment.aspx",
+            "/MPIAPI/MPI_Enrollment.aspx",
         ),
         (_, true) => (
             "https://onlineodeme.vakifbank.com.tr:4443",
             "/VposService/v3/Vposreq.aspx",
-            "https://3dsecure.vakifbank.com.tr:4443/MPIAPI/MPI_Enrollment.aspx",
+            "/MPIAPI/MPI_Enrollment.aspx",
         ),
     };
     DefaultEndpoints {
@@ -415,7 +447,7 @@ impl Connector for Payflex {
         request: &ThreeDsInitRequest<'_>,
     ) -> Result<BrowserForm, ConnectorError> {
         let body = threeds::enrolment_request(pos, request)?;
-        let url = resolve_url(&pos.threeds_url);
+        let url = mpi_url(&pos.threeds_url);
         let reply = self
             .call(pos, &url, "enrolment", request.order_id, body)
             .await?;

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::wire::{self, CardFields, Credentials, MpiFields, PaymentFields};
-use super::{Payflex, default_endpoints, resolve_url, search_url};
+use super::{Payflex, default_endpoints, mpi_url, resolve_url, search_url};
 use crate::{
     Approval, AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, Connector,
     ConnectorError, Decline, Outcome, PaymentSync, PosConfig,
@@ -785,52 +785,61 @@ proptest! {
 
 #[test]
 fn default_endpoints_are_the_banks() {
-    let test = default_endpoints(PosIntegrator::Vakifbank, false);
-    assert_eq!(
-        test.hostname,
-        "https://onlineodemetest.vakifbank.com.tr:4443"
-    );
-    let api = format!("{}{}", test.hostname, test.path);
-    let mpi = format!("{}{}", test.hostname, test.threeds_path);
+    let url = |e: &crate::DefaultEndpoints| {
+        (
+            format!("{}{}", e.hostname, e.path),
+            format!("{}{}", e.hostname, e.threeds_path),
+        )
+    };
+    let (api, mpi) = url(&default_endpoints(PosIntegrator::Vakifbank, false));
     assert_eq!(
         resolve_url(&api),
         "https://onlineodemetest.vakifbank.com.tr:4443/VposService/v3/Vposreq.aspx"
     );
     assert_eq!(
-        resolve_url(&mpi),
+        mpi_url(&mpi),
         "https://3dsecuretest.vakifbank.com.tr:4443/MPIAPI/MPI_Enrollment.aspx"
     );
     assert_eq!(
         search_url(&api).unwrap(),
         "https://onlineodemetest.vakifbank.com.tr:4443/UIService/Search.aspx"
     );
-    let prod = default_endpoints(PosIntegrator::Vakifbank, true);
+    let (api, mpi) = url(&default_endpoints(PosIntegrator::Vakifbank, true));
     assert_eq!(
-        resolve_url(&format!("{}{}", prod.hostname, prod.threeds_path)),
+        mpi_url(&mpi),
         "https://3dsecure.vakifbank.com.tr:4443/MPIAPI/MPI_Enrollment.aspx"
     );
     assert_eq!(
-        search_url(&format!("{}{}", prod.hostname, prod.path)).unwrap(),
+        search_url(&api).unwrap(),
         "https://onlineodeme.vakifbank.com.tr:4443/UIService/Search.aspx"
     );
-    let ziraat = default_endpoints(PosIntegrator::ZiraatbankInnova, true);
-    let api = format!("{}{}", ziraat.hostname, ziraat.path);
+    let (api, mpi) = url(&default_endpoints(PosIntegrator::ZiraatbankInnova, true));
     assert_eq!(api, "https://sanalpos.ziraatbank.com.tr/v4/v3/Vposreq.aspx");
     assert_eq!(
         search_url(&api).unwrap(),
         "https://sanalpos.ziraatbank.com.tr/v4/UIWebService/Search.aspx"
     );
     assert_eq!(
-        resolve_url(&format!("{}{}", ziraat.hostname, ziraat.threeds_path)),
+        mpi_url(&mpi),
         "https://mpi.ziraatbank.com.tr/Enrollment.aspx"
     );
-    let ziraat_test = default_endpoints(PosIntegrator::ZiraatbankInnova, false);
+    let (api, mpi) = url(&default_endpoints(PosIntegrator::ZiraatbankInnova, false));
     assert_eq!(
-        resolve_url(&format!(
-            "{}{}",
-            ziraat_test.hostname, ziraat_test.threeds_path
-        )),
+        mpi_url(&mpi),
         "https://preprod.payflex.com.tr/ZiraatBank/MpiWeb/MPI_Enrollment.aspx"
+    );
+    assert_eq!(
+        search_url(&api).unwrap(),
+        "https://preprod.payflex.com.tr/Ziraatbank/VposWeb/UIWebService/Search.aspx"
+    );
+    // The simulator (or any other host) is used as it is; a full URL in the path wins.
+    assert_eq!(
+        mpi_url("http://127.0.0.1:8080/sim/payflex/MPIAPI/MPI_Enrollment.aspx"),
+        "http://127.0.0.1:8080/sim/payflex/MPIAPI/MPI_Enrollment.aspx"
+    );
+    assert_eq!(
+        mpi_url("https://onlineodeme.vakifbank.com.tr:4443https://mpi.example/x"),
+        "https://mpi.example/x"
     );
     assert!(search_url("https://bank.example/other.aspx").is_err());
 }
