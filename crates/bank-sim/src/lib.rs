@@ -14,6 +14,8 @@
 //!   (`/akbank/api/v1/payment/virtualpos/transaction/process`, gate `/akbank/securepay`).
 //! * [`kuveyt`] — Kuveyt Türk (BOA), under `/kuveyt`
 //!   (`/kuveyt/boa.virtualpos.services/Home/…` and its SOAP `VirtualPosService`).
+//! * [`payflex`] — PayFlex V4 (VakıfBank, Ziraat PayFlex), under `/payflex`
+//!   (`/payflex/VposService/v3/Vposreq.aspx`, MPI `/payflex/MPIAPI/MPI_Enrollment.aspx`).
 //!
 //! Every simulator reads time from one [`clock::SimClock`], which tests can shift to
 //! exercise expiry and end-of-day rules. Each family also has `/_sim/...` JSON admin
@@ -33,6 +35,7 @@ pub mod garanti;
 pub mod interpos;
 pub mod kuveyt;
 pub mod nestpay;
+pub mod payflex;
 pub mod payfor;
 pub mod posnet;
 
@@ -52,6 +55,7 @@ pub struct Simulators {
     interpos: interpos::InterposSim,
     akbank: akbank::AkbankSim,
     kuveyt: kuveyt::KuveytSim,
+    payflex: payflex::PayflexSim,
 }
 
 impl Simulators {
@@ -67,6 +71,7 @@ impl Simulators {
             interpos: interpos::InterposSim::new(clock.clone()),
             akbank: akbank::AkbankSim::new(clock.clone()),
             kuveyt: kuveyt::KuveytSim::new(clock.clone()),
+            payflex: payflex::PayflexSim::new(clock.clone()),
             clock,
         }
     }
@@ -79,6 +84,11 @@ impl Simulators {
     /// The Akbank simulator, for tests that prefer Rust calls to the admin routes.
     pub fn akbank(&self) -> &akbank::AkbankSim {
         &self.akbank
+    }
+
+    /// The PayFlex simulator, for tests that prefer Rust calls to the admin routes.
+    pub fn payflex(&self) -> &payflex::PayflexSim {
+        &self.payflex
     }
 
     /// The NestPay simulator, for tests that prefer Rust calls to the admin routes.
@@ -103,4 +113,5 @@ pub fn router(sims: Simulators) -> Router {
         .nest("/interpos", interpos::router(sims.interpos.clone()))
         .nest("/akbank", akbank::router(sims.akbank.clone()))
         .nest("/kuveyt", kuveyt::router(sims.kuveyt.clone()))
+        .nest("/payflex", payflex::router(sims.payflex.clone()))
 }

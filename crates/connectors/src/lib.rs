@@ -15,6 +15,7 @@ pub mod http;
 pub mod interpos;
 pub mod kuveyt;
 pub mod nestpay;
+pub mod payflex;
 pub mod payfor;
 pub mod posnet;
 
@@ -406,6 +407,7 @@ pub struct Registry {
     interpos: interpos::Interpos,
     akbank: akbank::Akbank,
     kuveyt: kuveyt::Kuveyt,
+    payflex: payflex::Payflex,
 }
 
 impl Registry {
@@ -417,7 +419,8 @@ impl Registry {
             payfor: payfor::Payfor::new(client.clone()),
             interpos: interpos::Interpos::new(client.clone()),
             akbank: akbank::Akbank::new(client.clone()),
-            kuveyt: kuveyt::Kuveyt::new(client),
+            kuveyt: kuveyt::Kuveyt::new(client.clone()),
+            payflex: payflex::Payflex::new(client),
         }
     }
 
@@ -430,6 +433,7 @@ impl Registry {
             ConnectorFamily::Interpos => &self.interpos,
             ConnectorFamily::AkbankJson => &self.akbank,
             ConnectorFamily::Kuveyt => &self.kuveyt,
+            ConnectorFamily::Payflex => &self.payflex,
         }
     }
 
@@ -442,6 +446,7 @@ impl Registry {
             &self.interpos,
             &self.akbank,
             &self.kuveyt,
+            &self.payflex,
         ]
     }
 
@@ -458,6 +463,7 @@ impl Registry {
             ConnectorFamily::Interpos => Some(interpos::default_endpoints(integrator, production)),
             ConnectorFamily::AkbankJson => Some(akbank::default_endpoints(integrator, production)),
             ConnectorFamily::Kuveyt => Some(kuveyt::default_endpoints(integrator, production)),
+            ConnectorFamily::Payflex => Some(payflex::default_endpoints(integrator, production)),
         }
     }
 }

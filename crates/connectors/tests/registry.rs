@@ -104,6 +104,18 @@ fn pos(family: ConnectorFamily, base: &str) -> (PosConfig, &'static str) {
             "ORKESTRA1",
             "unused",
         ),
+        // PayFlex signs nothing: MerchantId, TerminalNo and the merchant password only.
+        ConnectorFamily::Payflex => (
+            PosIntegrator::Vakifbank,
+            "payflex",
+            "/VposService/v3/Vposreq.aspx",
+            "/MPIAPI/MPI_Enrollment.aspx",
+            "000000000222222",
+            Some("VP000222"),
+            "",
+            "ORKESTRA-PF1",
+            "",
+        ),
     };
     let config = PosConfig {
         integrator,

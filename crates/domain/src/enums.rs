@@ -173,6 +173,8 @@ pub enum ConnectorFamily {
     /// Akbank's JSON virtual POS (`AKBANK_VPOS`); Akbank's older POS (`AKBANK`) is NestPay.
     AkbankJson,
     Kuveyt,
+    /// PayFlex V4 (MPI + VPOS 7/24): VakıfBank and Ziraat's PayFlex POS.
+    Payflex,
 }
 
 impl ConnectorFamily {
@@ -185,6 +187,7 @@ impl ConnectorFamily {
             ConnectorFamily::Interpos => "interpos",
             ConnectorFamily::AkbankJson => "akbank",
             ConnectorFamily::Kuveyt => "kuveyt",
+            ConnectorFamily::Payflex => "payflex",
         }
     }
 }
@@ -210,12 +213,13 @@ impl PosIntegrator {
             PosIntegrator::Denizbank => Some(ConnectorFamily::Interpos),
             PosIntegrator::AkbankVpos => Some(ConnectorFamily::AkbankJson),
             PosIntegrator::Kuveytturk => Some(ConnectorFamily::Kuveyt),
+            PosIntegrator::Vakifbank | PosIntegrator::ZiraatbankInnova => {
+                Some(ConnectorFamily::Payflex)
+            }
             PosIntegrator::Fibabank
             | PosIntegrator::HalkbankVpos
             | PosIntegrator::IsbankVpos
-            | PosIntegrator::Vakifbank
             | PosIntegrator::Vakifkatilim
-            | PosIntegrator::ZiraatbankInnova
             | PosIntegrator::Finanskatilim => None,
         }
     }
@@ -409,6 +413,10 @@ mod tests {
             PosIntegrator::Kuveytturk.family(),
             Some(ConnectorFamily::Kuveyt)
         );
+        for i in [PosIntegrator::Vakifbank, PosIntegrator::ZiraatbankInnova] {
+            assert_eq!(i.family(), Some(ConnectorFamily::Payflex));
+        }
+        assert_eq!(ConnectorFamily::Payflex.as_str(), "payflex");
         assert_eq!(PosIntegrator::Vakifkatilim.family(), None);
     }
 }

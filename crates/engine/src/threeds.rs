@@ -466,6 +466,12 @@ impl Engine {
             .ok_or(EngineError::NotFound("payment"))?;
         let mut waiting = payment.clone();
         waiting.status = PaymentStatus::Waiting.as_str().to_owned();
+        // The bank's MD is spent by this provision (and with PayFlex it carries the sealed
+        // card): it is dropped from the attempt as the provision is sent, never kept after.
+        let spent = ThreeDsDoc {
+            md: None,
+            ..doc.clone()
+        };
         let now = self.now_ms();
         let moved = self
             .store
@@ -473,7 +479,7 @@ impl Engine {
                 attempt.id,
                 attempt_state::THREEDS_AUTHENTICATED,
                 attempt_state::SENT,
-                None,
+                Some(&spent),
                 Some(&waiting),
                 Some(self.inquiry_due_after_call(now)),
                 now,

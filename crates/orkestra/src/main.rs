@@ -301,7 +301,7 @@ struct SandboxPos {
     threeds_key: &'static str,
 }
 
-const SANDBOX_POSES: [SandboxPos; 8] = [
+const SANDBOX_POSES: [SandboxPos; 9] = [
     SandboxPos {
         name: "Sandbox İşbank",
         integrator: domain::enums::PosIntegrator::Isbank,
@@ -408,6 +408,21 @@ const SANDBOX_POSES: [SandboxPos; 8] = [
         user: "ORKESTRA_API",
         password: "ORKESTRA1",
         threeds_key: "",
+    },
+    // PayFlex signs nothing: MerchantId, TerminalNo and the merchant password only; the
+    // API user and the 3D key are not used.
+    SandboxPos {
+        name: "Sandbox VakıfBank",
+        integrator: domain::enums::PosIntegrator::Vakifbank,
+        active: false,
+        path: "/sim/payflex/VposService/v3/Vposreq.aspx",
+        threeds_path: "/sim/payflex/MPIAPI/MPI_Enrollment.aspx",
+        client_id: "000000000222222",
+        terminal_id: Some("VP000222"),
+        posnet_id: None,
+        user: "PAYFLEX",
+        password: "ORKESTRA-PF1",
+        threeds_key: "unused",
     },
 ];
 

@@ -254,6 +254,29 @@ fn credential_fields(family: ConnectorFamily) -> Vec<CredentialField> {
                 true,
             ),
         ],
+        "payflex" => vec![
+            field(
+                "clientId",
+                "MerchantId (HostMerchantId)",
+                "Your merchant number at the bank (e.g. 000000000111111).",
+                "Bankadaki üye işyeri numaranız (ör. 000000000111111).",
+                false,
+            ),
+            field(
+                "terminalId",
+                "TerminalNo",
+                "The virtual POS terminal number (e.g. VP000579).",
+                "Sanal POS terminal numarası (ör. VP000579).",
+                false,
+            ),
+            field(
+                "password",
+                "Password (MerchantPassword)",
+                "The merchant password of the VPOS 7/24 and MPI services; PayFlex signs nothing else.",
+                "VPOS 7/24 ve MPI servislerinin üye işyeri şifresi; PayFlex başka imza kullanmaz.",
+                true,
+            ),
+        ],
         _ => vec![
             field(
                 "clientId",

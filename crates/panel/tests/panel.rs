@@ -642,6 +642,59 @@ async fn payments_are_listed_filtered_exported_and_on_the_dashboard() {
 }
 
 #[tokio::test]
+async fn a_payflex_pos_asks_for_the_banks_own_credentials() {
+    let s = Server::start().await;
+    s.merchant("Shop", &[("owner@shop.test", Role::Owner)])
+        .await;
+    let session = s.sign_in("owner@shop.test", PASSWORD).await.unwrap();
+    let csrf = s.csrf(&session).await;
+    let (status, page, _) = s
+        .get("/panel/poses/new?integrator=VAKIFBANK", &session)
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("MerchantId (HostMerchantId)") && page.contains("TerminalNo"));
+    assert!(!page.contains("name=\"username\"") && !page.contains("name=\"threedsKey\""));
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("integrator", "VAKIFBANK"),
+        ("name", "VakifBank test"),
+        ("mode", "TEST"),
+        ("useSimulator", "yes"),
+        ("clientId", "000000000111111"),
+        ("terminalId", "VP999999"),
+        ("password", "3XTgER89as"),
+    ];
+    let (status, _, _) = s.post("/panel/poses", &session, &form).await;
+    assert_eq!(status, 303);
+    form[2] = ("name", "VakifBank wrong");
+    form[7] = ("password", "WRONG");
+    s.post("/panel/poses", &session, &form).await;
+    for (name, expected) in [
+        ("VakifBank test", "banka bu bilgileri kabul etti"),
+        ("VakifBank wrong", "Banka bu bilgileri reddetti"),
+    ] {
+        let pos = s
+            .engine
+            .store()
+            .poses(1)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name == name)
+            .unwrap();
+        let (_, page, _) = s
+            .post(
+                &format!("/panel/poses/{}/test", pos.id),
+                &session,
+                &[("csrf", &csrf)],
+            )
+            .await;
+        assert!(page.contains(expected), "{name}: {page}");
+        assert!(!page.contains("3XTgER89as"), "the password is never shown");
+    }
+}
+
+#[tokio::test]
 async fn a_pos_added_in_the_panel_is_tested_against_its_bank() {
     let s = Server::start().await;
     s.merchant(

@@ -1,10 +1,11 @@
 """Every connector family end to end through the SDK: the sandbox merchant's Garanti, Yapı
-Kredi (PosNet), QNB (PayFor), DenizBank (InterPos), Akbank (JSON virtual POS) and Kuveyt Türk POSes
-start PASSIVE; once activated, each takes a non-3D payment and its cancel, a 3D Secure payment
-through its bank's gate and ACS page, a pre-auth and its post-auth (and a smaller capture then
+Kredi (PosNet), QNB (PayFor), DenizBank (InterPos), Akbank (JSON virtual POS), Kuveyt Türk
+and VakıfBank (PayFlex) POSes start PASSIVE; once activated, each takes a non-3D payment and its
+cancel, a 3D Secure payment through its bank's gate (PayFlex: its MPI enrolment) and ACS page, a
+pre-auth and its post-auth (and a smaller capture then
 a cancel), a partial refund after end of day, and a payment whose bank answer is lost
 (recovered by status inquiry), against that bank's simulator (which checks the bank's own
-hashes and MACs)."""
+hashes and MACs, and PayFlex's 3D values at provision)."""
 
 from decimal import Decimal
 
@@ -34,6 +35,7 @@ FAMILY_POSES = {
     "interpos": ("3124", "DENIZBANK"),
     "akbank": ("20251127120000000001A1B2C3D4E5F6", "AKBANK_VPOS"),
     "kuveyt": ("81", "KUVEYTTURK"),
+    "payflex": ("000000000222222", "VAKIFBANK"),
 }
 
 # Families whose bank offers no pre-authorisation (the connector declares none).

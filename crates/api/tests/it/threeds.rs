@@ -140,6 +140,12 @@ async fn three_d_secure_authenticates_then_completes_once() {
         app.bank_orders(ISBANK_CLIENT).await.is_empty(),
         "nothing provisioned before 3ds-complete"
     );
+    let id = payment_id.as_i64().unwrap();
+    let attempts = app.engine.store().attempts_of_payment(id).await.unwrap();
+    assert!(
+        attempts[0].threeds.as_ref().unwrap().md.is_some(),
+        "the MD waits for the provision"
+    );
 
     // Two concurrent completes provision once.
     let complete = json!({"paymentId": payment_id});
@@ -169,6 +175,12 @@ async fn three_d_secure_authenticates_then_completes_once() {
     assert_eq!(read["data"]["isThreeDs"], true);
     assert_eq!(read["data"]["mdStatus"], 1);
     assert_eq!(app.bank_orders(ISBANK_CLIENT).await.len(), 1);
+    let attempts = app.engine.store().attempts_of_payment(id).await.unwrap();
+    assert_eq!(
+        attempts[0].threeds.as_ref().unwrap().md,
+        None,
+        "spent by the provision, not kept"
+    );
 
     // The same callback again changes nothing.
     let (status, _) = post(&app, &callback_url, &callback).await;
