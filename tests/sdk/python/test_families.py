@@ -192,3 +192,63 @@ def test_lost_bank_answer_is_recovered_by_status_inquiry(env, family):
     assert s.enum_value(done.payment_status) == "SUCCESS"
     new = [o for o in bank_orders(env, family, client_id) if o["orderId"] not in before]
     assert len(new) == 1 and new[0]["orderId"] == done.order_id and new[0]["amountMinor"] == 1230, new
+
+
+# Each family's sandbox terminal as a merchant would type it into the API (the simulators
+# preload these; see SANDBOX_POSES in crates/orkestra/src/main.rs):
+# (integrator, api path, 3D path, clientId, terminalId, posnetId, user, password, 3D key)
+FAMILY_CREDENTIALS = {
+    "garanti": ("GARANTI", "/VPServlet", "/servlet/gt3dengine", "7000680", "30691299", None,
+                "PROVAUT", "ORKESTRA-G2", "SANDBOXKEYG2"),
+    "posnet": ("YKB", "/PosnetWebService/XML", "/3DSWebService/YKBPaymentService", "6706598330", "67005560",
+               "27430", "27430", "unused", "12,34,56,78,90,12,34,56"),
+    "payfor": ("FINANSBANK", "/Gateway/XMLGate.aspx", "/Gateway/Default.aspx", "085300000009705", None, None,
+               "ORKESTRA_API_KULLANICI", "ORKESTRA1", "SANDBOXKEY5"),
+    "interpos": ("DENIZBANK", "/mpi/Default.aspx", "/mpi/Default.aspx", "3124", None, None,
+                 "ORKESTRA_API", "ORKESTRA1", "SANDBOXKEYD"),
+    "akbank": ("AKBANK_VPOS", "/api/v1/payment/virtualpos/transaction/process", "/securepay",
+               "20251127120000000001A1B2C3D4E5F6", "20251127120000000002F6E5D4C3B2A1", None, "AKBANK_JSON", "unused",
+               "323032353131323731323030303030303030315f6f726b65737472615f73616e64626f785f616b62616e6b5f6a736f6e5f6b6579"),
+    "kuveyt": ("KUVEYTTURK", "/boa.virtualpos.services/Home", "/boa.virtualpos.services/Home/ThreeDModelPayGate",
+               "81", "400236", None, "ORKESTRA_API", "ORKESTRA1", None),
+    "payflex": ("VAKIFBANK", "/VposService/v3/Vposreq.aspx", "/MPIAPI/MPI_Enrollment.aspx", "000000000222222",
+                "VP000222", None, "PAYFLEX", "ORKESTRA-PF1", "unused"),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_CREDENTIALS))
+def test_a_pos_created_through_the_sdk_pays_and_refunds(env, family):
+    """What a merchant does first: enter the bank's credentials with create_merchant_pos,
+    then pay through that POS at once."""
+    from craftgate.model.currency import Currency
+    from craftgate.model.pos_integrator import PosIntegrator
+    from craftgate.model.pos_operation_type import PosOperationType
+    from craftgate.model.pos_user_type import PosUserType
+    from craftgate.request.create_merchant_pos_request import CreateMerchantPosRequest
+    from craftgate.request.dto.create_merchant_pos_user import CreateMerchantPosUser
+
+    integrator, path, threeds_path, client_id, terminal_id, posnet_id, user, password, key = FAMILY_CREDENTIALS[family]
+    request = CreateMerchantPosRequest(
+        status=PosStatus.ACTIVE, name=f"{family} via SDK", client_id=client_id, terminal_id=terminal_id,
+        posnet_id=posnet_id, currency=Currency.TRY, threeds_key=key, enable_installment=True,
+        enable_foreign_card=False, enable_payment_without_cvc=False, enable_loyalty=False, new_integration=False,
+        order_number=90, pos_integrator=PosIntegrator(integrator),
+        merchant_pos_users=[CreateMerchantPosUser(pos_username=user, pos_password=password,
+                                                  pos_user_type=PosUserType.API,
+                                                  pos_operation_type=PosOperationType.STANDARD)])
+    # Orkestra's extension: where this POS's bank is (here, the in-process simulator).
+    request.hostname = f"{env.server.base_url}/sim/{family}"
+    request.path = path
+    request.threeds_path = threeds_path
+    pos = env.client.merchant().create_merchant_pos(request)
+    assert h.last_status() == 200
+    assert s.enum_value(pos.pos_integrator) == integrator
+    assert pos.merchant_pos_users[0].pos_password != password, "credentials are write-only"
+    payment = env.client.payment().create_payment(s.payment_request(price="45.60", pos_alias=pos.alias))
+    assert s.enum_value(payment.payment_status) == "SUCCESS"
+    assert payment.pos.alias == pos.alias
+    assert bank_order(env, family, client_id, payment.order_id)["amountMinor"] == 4560
+    refund = env.client.payment().refund_payment(RefundPaymentRequest(payment_id=payment.id))
+    assert s.enum_value(refund.status) == "SUCCESS"
+    env.client.merchant().update_merchant_pos_status(
+        UpdateMerchantPosStatusRequest(merchant_pos_id=pos.id, pos_status=PosStatus.PASSIVE))
