@@ -807,7 +807,7 @@ impl Engine {
     }
 
     /// Points a payment at the POS of its next attempt (retry), with that POS's cost.
-    async fn move_payment_to(
+    pub(crate) async fn move_payment_to(
         &self,
         merchant_id: i64,
         payment_id: i64,

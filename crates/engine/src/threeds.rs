@@ -16,7 +16,7 @@ use domain::money::{Currency, MinorUnits};
 use store::rows::{AttemptRow, ErrorDoc, NewAttempt, PaymentRow, ThreeDsDoc, attempt_state};
 
 use crate::payments::{CreatePayment, PaymentView, pos_family};
-use crate::{Engine, EngineError, Result, validation};
+use crate::{Engine, EngineError, Result, new_order_id, validation};
 
 /// Where the shopper goes after the bank.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,14 +80,14 @@ impl Engine {
     ) -> Result<ThreeDsStart> {
         let request = self.resolve_stored_card(merchant_id, request).await?;
         let mut prepared = self.prepare_payment(merchant_id, &request, true).await?;
-        let model = prepared
-            .pos
-            .doc
-            .threeds_model
-            .as_deref()
-            .and_then(ThreeDsModel::parse)
-            .unwrap_or(ThreeDsModel::ThreeD);
-        if model != ThreeDsModel::ThreeDHost && request.card.is_none() {
+        let model_of = |pos: &store::rows::PosRow| {
+            pos.doc
+                .threeds_model
+                .as_deref()
+                .and_then(ThreeDsModel::parse)
+                .unwrap_or(ThreeDsModel::ThreeD)
+        };
+        if model_of(&prepared.pos) != ThreeDsModel::ThreeDHost && request.card.is_none() {
             return Err(validation("4001", "card is required"));
         }
         // A card to keep once paid is sealed now, pending: after the bank's pages nothing
@@ -110,103 +110,181 @@ impl Engine {
             }
             _ => None,
         };
-        let token = crate::merchants::random_key(TOKEN_LEN);
         let (merchant_callback_url, checkout_token) = match &destination {
             ThreeDsReturn::Merchant(url) => (Some(url.clone()), None),
             ThreeDsReturn::Checkout(t) => (None, Some(t.clone())),
         };
         prepared.payment.status = PaymentStatus::InitThreeds.as_str().to_owned();
         let ttl_ms = i64::try_from(self.config.threeds_ttl.as_millis()).unwrap_or(900_000);
-        let attempt = NewAttempt {
-            pos_id: prepared.pos.id,
-            order_id: prepared.order_id.clone(),
-            operation: prepared.operation.to_owned(),
-            amount_minor: request.paid_price.get(),
-            created_at: prepared.now_ms,
-            state: attempt_state::THREEDS_PENDING,
-            threeds_token: Some(token.clone()),
-            threeds: Some(ThreeDsDoc {
-                model: model.as_str().to_owned(),
-                merchant_callback_url,
-                checkout_token,
-                lang: lang.to_owned(),
-                pending_card,
-                ..ThreeDsDoc::default()
-            }),
-            expires_at: Some(prepared.now_ms + ttl_ms),
-        };
-        let (payment_id, attempt_id) = self.insert_prepared(&prepared, &attempt).await?;
-        let callback_url = self.threeds_callback_url(&token);
-        let form = self
-            .connectors
-            .get(prepared.family)
-            .threeds_form(
-                &prepared.pos_config,
-                &ThreeDsInitRequest {
-                    order_id: &prepared.order_id,
-                    kind: prepared.kind,
-                    model,
-                    amount: request.paid_price,
-                    currency: request.currency,
-                    installment: request.installment,
-                    card: if model == ThreeDsModel::ThreeDHost {
-                        None
-                    } else {
-                        request.card.as_ref()
+        let route = prepared.route.clone();
+        let mut payment_id: Option<i64> = None;
+        // Until the shopper is sent to a bank nothing is authenticated and nothing can be
+        // charged: a POS whose 3D start fails (its bank unreachable, an enrolment refused)
+        // gives way to the next candidate, with no re-authentication to ask for.
+        for (index, routed) in route.iter().enumerate() {
+            let model = model_of(&routed.pos);
+            if model != ThreeDsModel::ThreeDHost && request.card.is_none() {
+                continue;
+            }
+            let (order_id, config, family) = if index == 0 {
+                (
+                    prepared.order_id.clone(),
+                    prepared.pos_config.clone(),
+                    prepared.family,
+                )
+            } else {
+                let family = pos_family(&routed.pos).ok_or(EngineError::NotFound("connector"))?;
+                (new_order_id(), self.pos_config(&routed.pos)?, family)
+            };
+            let token = crate::merchants::random_key(TOKEN_LEN);
+            let now = self.now_ms();
+            let attempt = NewAttempt {
+                pos_id: routed.pos.id,
+                order_id: order_id.clone(),
+                operation: prepared.operation.to_owned(),
+                amount_minor: request.paid_price.get(),
+                created_at: now,
+                state: attempt_state::THREEDS_PENDING,
+                threeds_token: Some(token.clone()),
+                threeds: Some(ThreeDsDoc {
+                    model: model.as_str().to_owned(),
+                    merchant_callback_url: merchant_callback_url.clone(),
+                    checkout_token: checkout_token.clone(),
+                    lang: lang.to_owned(),
+                    pending_card: pending_card.clone(),
+                    ..ThreeDsDoc::default()
+                }),
+                expires_at: Some(now + ttl_ms),
+            };
+            let attempt_id = match payment_id {
+                None => {
+                    let (pid, aid) = self.insert_prepared(&prepared, &attempt).await?;
+                    payment_id = Some(pid);
+                    aid
+                }
+                Some(pid) => {
+                    self.move_payment_to(merchant_id, pid, routed).await?;
+                    self.store
+                        .insert_attempt(pid, merchant_id, &attempt, now + ttl_ms)
+                        .await?
+                }
+            };
+            let payment_id = payment_id.unwrap_or_default();
+            let callback_url = self.threeds_callback_url(&token);
+            let form = self
+                .connectors
+                .get(family)
+                .threeds_form(
+                    &config,
+                    &ThreeDsInitRequest {
+                        order_id: &order_id,
+                        kind: prepared.kind,
+                        model,
+                        amount: request.paid_price,
+                        currency: request.currency,
+                        installment: request.installment,
+                        card: if model == ThreeDsModel::ThreeDHost {
+                            None
+                        } else {
+                            request.card.as_ref()
+                        },
+                        callback_url: &callback_url,
+                        lang,
+                        client_ip: request.client_ip.as_deref(),
                     },
-                    callback_url: &callback_url,
-                    lang,
-                    client_ip: request.client_ip.as_deref(),
-                },
-            )
-            .await;
-        let form = match form {
-            Ok(form) => form,
-            Err(error) => {
-                // Nothing reached the bank: the payment fails here.
-                tracing::warn!(payment_id, attempt_id, %error, "3D form could not be built");
-                let mut payment = self
-                    .store
-                    .payment_fresh(merchant_id, payment_id)
-                    .await?
-                    .ok_or(EngineError::NotFound("payment"))?;
-                let group = ErrorGroup::InvalidMerchantOrPos;
-                payment.status = PaymentStatus::Failure.as_str().to_owned();
-                payment.doc.error = Some(ErrorDoc {
-                    error_code: group.error_code().to_owned(),
-                    error_description: group.description(false).to_owned(),
-                    error_group: group.as_str().to_owned(),
-                    provider_error_code: None,
-                    provider_error_message: Some(error.to_string()),
-                });
+                )
+                .await;
+            let error = match form {
+                Ok(form) => {
+                    tracing::info!(
+                        payment_id,
+                        attempt_id,
+                        model = model.as_str(),
+                        retry = index,
+                        "3D Secure started"
+                    );
+                    return Ok(ThreeDsStart {
+                        payment: self.payment_view(merchant_id, payment_id).await?,
+                        form,
+                        token,
+                    });
+                }
+                Err(error) => error,
+            };
+            tracing::warn!(payment_id, attempt_id, %error, "3D Secure could not be started");
+            // Only a bank that did not answer says something about the POS's health; a
+            // refused enrolment is about this card.
+            if matches!(
+                error,
+                connectors::ConnectorError::Timeout
+                    | connectors::ConnectorError::Transport(_)
+                    | connectors::ConnectorError::Unreachable(_)
+            ) {
+                self.note_pos_health(&routed.pos, true).await;
+            }
+            let more = route
+                .iter()
+                .skip(index + 1)
+                .any(|r| request.card.is_some() || model_of(&r.pos) == ThreeDsModel::ThreeDHost);
+            if request.retry && more {
                 self.store
                     .transition_attempt(
                         attempt_id,
                         attempt_state::THREEDS_PENDING,
                         attempt_state::DECLINED,
                         None,
-                        Some(&payment),
+                        None,
                         None,
                         self.now_ms(),
                     )
                     .await?;
-                return Err(EngineError::Declined {
-                    group,
-                    provider_code: None,
-                    provider_message: None,
-                });
+                continue;
             }
-        };
-        tracing::info!(
-            payment_id,
-            attempt_id,
-            model = model.as_str(),
-            "3D Secure started"
-        );
-        Ok(ThreeDsStart {
-            payment: self.payment_view(merchant_id, payment_id).await?,
-            form,
-            token,
+            let mut payment = self
+                .store
+                .payment_fresh(merchant_id, payment_id)
+                .await?
+                .ok_or(EngineError::NotFound("payment"))?;
+            let group = ErrorGroup::InvalidMerchantOrPos;
+            payment.status = PaymentStatus::Failure.as_str().to_owned();
+            payment.doc.error = Some(ErrorDoc {
+                error_code: group.error_code().to_owned(),
+                error_description: group.description(false).to_owned(),
+                error_group: group.as_str().to_owned(),
+                provider_error_code: None,
+                provider_error_message: Some(error.to_string()),
+            });
+            self.store
+                .transition_attempt(
+                    attempt_id,
+                    attempt_state::THREEDS_PENDING,
+                    attempt_state::DECLINED,
+                    None,
+                    Some(&payment),
+                    None,
+                    self.now_ms(),
+                )
+                .await?;
+            if let Some((_, card_token)) = &pending_card {
+                self.store
+                    .discard_pending_cards(
+                        Some(merchant_id),
+                        Some(card_token),
+                        i64::MAX,
+                        self.now_ms(),
+                    )
+                    .await?;
+            }
+            return Err(EngineError::Declined {
+                group,
+                provider_code: None,
+                provider_message: None,
+            });
+        }
+        Err(EngineError::Declined {
+            group: ErrorGroup::InvalidMerchantOrPos,
+            provider_code: None,
+            provider_message: None,
         })
     }
 

@@ -401,3 +401,64 @@ async fn the_redirect_url_serves_the_bank_form_once() {
         .await;
     assert_eq!(status, 400, "{missing}");
 }
+
+#[tokio::test]
+async fn a_3d_start_that_fails_before_the_shopper_leaves_moves_to_the_next_pos() {
+    let app = TestApp::spawn().await;
+    // A Kuveyt Türk POS first in line: its 3D enrolment is a server-to-server call, and it
+    // fails before the shopper is sent anywhere.
+    let (status, kuveyt) = app
+        .call(
+            "POST",
+            "/merchant/v1/merchant-poses",
+            Some(&json!({
+                "name": "Kuveyt", "posIntegrator": "KUVEYTTURK", "currency": "TRY", "status": "ACTIVE",
+                "clientId": "81", "terminalId": "400236", "orderNumber": 0,
+                // Its bank cannot be reached (nothing listens on the discard port).
+                "hostname": "http://127.0.0.1:9",
+                "path": "/boa.virtualpos.services/Home",
+                "threedsPath": "/boa.virtualpos.services/Home/ThreeDModelPayGate",
+                "merchantPosUsers": [{"posUsername": "ORKESTRA_API", "posPassword": "ORKESTRA1", "posUserType": "API", "posOperationType": "STANDARD"}],
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{kuveyt}");
+    let kuveyt_alias = kuveyt["data"]["alias"].as_str().unwrap().to_owned();
+    let mut body = payment_body("4355084355084358");
+    body["callbackUrl"] = json!(MERCHANT_RETURN);
+    let (status, init) = app
+        .call("POST", "/payment/v1/card-payments/3ds-init", Some(&body))
+        .await;
+    assert_eq!(status, 200, "{init}");
+    let payment_id = init["data"]["paymentId"].as_i64().unwrap();
+    let view = app
+        .engine
+        .payment_view(app.merchant.merchant_id, payment_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        view.attempts.len(),
+        2,
+        "one attempt per POS: {:?}",
+        view.payment.doc.routing
+    );
+    assert_eq!(view.attempts[0].state, "declined");
+    assert_eq!(view.attempts[1].state, "threeds_pending");
+    assert_eq!(view.payment.doc.retry_count, 1);
+    assert_eq!(
+        view.payment.doc.pos_alias.as_deref(),
+        Some(app.isbank_alias.as_str())
+    );
+    assert_ne!(
+        view.payment.doc.pos_alias.as_deref(),
+        Some(kuveyt_alias.as_str())
+    );
+    // The shopper goes to the second bank's gate, and nothing was charged at the first.
+    let html = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(init["data"]["htmlContent"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(html.contains("/sim/nestpay/fim/est3Dgate"), "{html}");
+}
