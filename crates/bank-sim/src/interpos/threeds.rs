@@ -380,7 +380,7 @@ fn internal_error() -> Response {
     )
 }
 
-/// `POST /mpi/3DHost.aspx` (and `/mpi/Default.aspx` for 3D forms, see [`super::api`]).
+/// `POST /mpi/3DHost.aspx` (and `/mpi/Default.aspx` for 3D forms, see `super::api`).
 pub async fn gate(
     State(sim): State<InterposSim>,
     OriginalUri(uri): OriginalUri,

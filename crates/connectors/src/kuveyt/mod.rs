@@ -6,7 +6,7 @@
 //! (`…/Home`): `Non3DPayGate` (sale without 3D Secure) and `ThreeDModelProvisionGate` (the
 //! provision after 3D); the 3D enrolment goes to the POS's 3D URL (`…/Home/ThreeDModelPayGate`),
 //! see `threeds.rs`. Cancel, refunds and the status inquiry are SOAP 1.1 calls to the bank's
-//! `VirtualPosService` ([`soap_url`]). Hashes in [`hash`], formats in `wire.rs`.
+//! `VirtualPosService` (`soap_url`). Hashes in [`hash`], formats in `wire.rs`.
 //!
 //! # Credentials
 //!
@@ -345,7 +345,7 @@ const TEST_HOST: &str = "https://boatest.kuveytturk.com.tr";
 
 /// Kuveyt Türk's hosts and paths (`vpos-protocols.md` §7.1): the payment gates under
 /// `…/Home`, the 3D enrolment gate `…/Home/ThreeDModelPayGate`; the SOAP service is derived
-/// from the API URL ([`soap_url`]).
+/// from the API URL (`soap_url`).
 pub fn default_endpoints(_integrator: PosIntegrator, production: bool) -> DefaultEndpoints {
     let (hostname, home) = if production {
         (PROD_PAYMENT_ORIGIN, "/ServiceGateWay/Home")

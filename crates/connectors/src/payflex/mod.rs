@@ -12,7 +12,7 @@
 //!   Search.aspx` for VakıfBank, `…/UIWebService/Search.aspx` for Ziraat, derived from the
 //!   VPOS URL by [`search_url`]);
 //! * the **MPI** (the POS's `threedsPath`, `…/MPIAPI/MPI_Enrollment.aspx`): the 3D
-//!   enrolment, a plain form POST answered with XML (see [`threeds`]).
+//!   enrolment, a plain form POST answered with XML (see `threeds.rs`).
 //!
 //! Orkestra builds a POS's URLs as `hostname + path` (VPOS) and `hostname + threedsPath`
 //! (MPI). The banks' MPIs are on other hosts than their VPOSes, so [`mpi_url`] moves an
@@ -25,7 +25,7 @@
 //!
 //! PayFlex signs nothing: the merchant password travels in every request body (over TLS),
 //! and the MPI's callback is not signed. What the callback is trusted for is documented in
-//! [`threeds`].
+//! `threeds.rs`.
 //!
 //! # Credentials
 //!
