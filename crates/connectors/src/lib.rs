@@ -381,6 +381,12 @@ pub trait Connector: Send + Sync {
         pos: &PosConfig,
         fields: &[(String, String)],
     ) -> Result<ThreeDsResult, CallbackError>;
+    /// Whether the `3d` provision must follow the callback at once: the callback's MD then
+    /// carries something that must not be kept (PayFlex: the sealed card the VPOS wants
+    /// again), so the engine provisions from memory and never stores the MD.
+    fn provisions_at_callback(&self) -> bool {
+        false
+    }
     /// Provisions a payment authenticated with the `3d` model.
     async fn authorize_3d(
         &self,

@@ -399,13 +399,23 @@ impl Engine {
             }
         } else if model == ThreeDsModel::ThreeD {
             payment.status = PaymentStatus::CallbackThreeds.as_str().to_owned();
+            let immediate = self.connectors.get(family).provisions_at_callback();
+            // What is written: without the MD when the provision follows at once from memory.
+            let stored = if immediate {
+                ThreeDsDoc {
+                    md: None,
+                    ..new_doc.clone()
+                }
+            } else {
+                new_doc.clone()
+            };
             let moved = self
                 .store
                 .transition_attempt(
                     attempt.id,
                     attempt_state::THREEDS_PENDING,
                     attempt_state::THREEDS_AUTHENTICATED,
-                    Some(&new_doc),
+                    Some(&stored),
                     Some(&payment),
                     None,
                     now,
@@ -413,6 +423,14 @@ impl Engine {
                 .await?;
             if !moved {
                 return Err(refused("this 3D Secure session is already finished"));
+            }
+            if immediate {
+                let fresh = self
+                    .store
+                    .attempt(attempt.id)
+                    .await?
+                    .ok_or(EngineError::NotFound("attempt"))?;
+                self.provision_3ds_with(&fresh, new_doc.md.clone()).await?;
             }
         } else {
             // The bank provisioned already: record its result like any bank answer. The
@@ -536,6 +554,13 @@ impl Engine {
     /// Sends the 3D provision for an authenticated attempt. The transition to `sent` is the
     /// guard that makes it happen once, even if `3ds-complete` is called concurrently.
     pub(crate) async fn provision_3ds(&self, attempt: &AttemptRow) -> Result<()> {
+        let md = attempt.threeds.as_ref().and_then(|d| d.md.clone());
+        self.provision_3ds_with(attempt, md).await
+    }
+
+    /// [`Engine::provision_3ds`] with the bank's MD given (from the stored attempt, or from
+    /// the callback in memory when it must not be stored).
+    async fn provision_3ds_with(&self, attempt: &AttemptRow, md: Option<String>) -> Result<()> {
         let doc = attempt.threeds.clone().unwrap_or_default();
         let payment = self
             .store
@@ -578,7 +603,7 @@ impl Engine {
             .parse()
             .map_err(|_| EngineError::Internal("currency".into()))?;
         let auth = ThreeDsAuthData {
-            md: doc.md.clone(),
+            md,
             xid: doc.xid.clone(),
             eci: doc.eci.clone(),
             cavv: doc.cavv.clone(),

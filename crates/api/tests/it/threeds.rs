@@ -46,7 +46,20 @@ async fn post(app: &TestApp, url: &str, fields: &[(String, String)]) -> (u16, St
 /// 3ds-init, then the shopper at the bank: returns the payment id and the bank's callback
 /// form (action = Orkestra's callback URL, fields as the bank posts them).
 async fn to_bank(app: &TestApp, card: &str, otp: &str) -> (Value, String, Vec<(String, String)>) {
+    to_bank_via(app, card, otp, None).await
+}
+
+/// [`to_bank`] on a chosen POS.
+async fn to_bank_via(
+    app: &TestApp,
+    card: &str,
+    otp: &str,
+    pos_alias: Option<&str>,
+) -> (Value, String, Vec<(String, String)>) {
     let mut body = payment_body(card);
+    if let Some(alias) = pos_alias {
+        body["posAlias"] = json!(alias);
+    }
     body["callbackUrl"] = json!(MERCHANT_RETURN);
     body["conversationId"] = json!("conv-3ds");
     let (status, init) = app
@@ -461,4 +474,52 @@ async fn a_3d_start_that_fails_before_the_shopper_leaves_moves_to_the_next_pos()
     )
     .unwrap();
     assert!(html.contains("/sim/nestpay/fim/est3Dgate"), "{html}");
+}
+
+#[tokio::test]
+async fn payflex_provisions_at_the_callback_and_never_stores_the_sealed_card() {
+    let app = TestApp::spawn().await;
+    let (status, pos) = app
+        .call(
+            "POST",
+            "/merchant/v1/merchant-poses",
+            Some(&json!({
+                "name": "VakıfBank", "posIntegrator": "VAKIFBANK", "currency": "TRY", "status": "ACTIVE",
+                "clientId": "000000000222222", "terminalId": "VP000222",
+                "hostname": format!("{}/sim/payflex", app.base),
+                "path": "/VposService/v3/Vposreq.aspx",
+                "threedsPath": "/MPIAPI/MPI_Enrollment.aspx",
+                "merchantPosUsers": [{"posUsername": "PAYFLEX", "posPassword": "ORKESTRA-PF1", "posUserType": "API", "posOperationType": "STANDARD"}],
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{pos}");
+    let alias = pos["data"]["alias"].as_str().unwrap().to_owned();
+    let (payment_id, callback_url, callback) =
+        to_bank_via(&app, "4355084355084358", "123456", Some(&alias)).await;
+    let (status, page) = post(&app, &callback_url, &callback).await;
+    assert_eq!(status, 200, "{page}");
+    // Provisioned from memory as the callback arrived: paid before 3ds-complete, and the
+    // MD (the sealed card, CVV included) was never written.
+    let id = payment_id.as_i64().unwrap();
+    let view = app
+        .engine
+        .payment_view(app.merchant.merchant_id, id)
+        .await
+        .unwrap();
+    assert_eq!(view.payment.status, "SUCCESS");
+    assert!(
+        view.attempts
+            .iter()
+            .all(|a| a.threeds.as_ref().is_none_or(|d| d.md.is_none()))
+    );
+    let (status, done) = app
+        .call(
+            "POST",
+            "/payment/v1/card-payments/3ds-complete",
+            Some(&json!({"paymentId": id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["data"]["paymentStatus"], "SUCCESS");
 }

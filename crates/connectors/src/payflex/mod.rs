@@ -345,6 +345,12 @@ impl Connector for Payflex {
         }
     }
 
+    /// The callback's MD is the sealed card (CVV included) the VPOS wants again: it is
+    /// used at once and never stored.
+    fn provisions_at_callback(&self) -> bool {
+        true
+    }
+
     async fn authorize(
         &self,
         pos: &PosConfig,
