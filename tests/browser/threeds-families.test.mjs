@@ -1,15 +1,21 @@
-// 3D Secure in real Chromium through every bank family's simulator: 3ds-init on that
-// family's sandbox POS → the one-time redirect page → the bank's gate (or, for Kuveyt Türk
+// 3D Secure in real Chromium through every bank family's simulator, driven with Craftgate's
+// official Node SDK: init3DSPayment on that family's sandbox POS → the one-time redirect page → the bank's gate (or, for Kuveyt Türk
 // and PayFlex, the enrolment form the connector got server to server) → the bank's ACS page
 // (OTP) → the bank's signed callback → Orkestra → the merchant's callbackUrl → 3ds-complete.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-  cards, launchBrowser, newPage, ok, paymentRequest, screenshots, startMerchantSite,
+  cards, launchBrowser, newPage, ok, repoRoot, screenshots, startMerchantSite,
   startOrkestra, submitAcs, threeDsCallbackHash, waitForAcsPage,
 } from './lib/harness.mjs';
+
+// Craftgate's official Node SDK (installed for the Node SDK tests by scripts/test.sh).
+const require = createRequire(path.join(repoRoot, 'tests', 'sdk', 'node', 'package.json'));
+const Craftgate = require('@craftgate/craftgate');
 
 // The clientId of each family's sandbox POS (a terminal its simulator preloads).
 const FAMILIES = {
@@ -26,9 +32,11 @@ let server;
 let site;
 let browser;
 let poses;
+let sdk;
 
 before(async () => {
   [server, site, browser] = await Promise.all([startOrkestra(), startMerchantSite(), launchBrowser()]);
+  sdk = new Craftgate.Client({ apiKey: server.keys.apiKey, secretKey: server.keys.secretKey, baseUrl: server.url });
   const list = ok(await server.api.get('/merchant/v1/merchant-poses?size=100'), 'poses');
   poses = Object.fromEntries(list.items.map((p) => [p.clientId, p]));
   // The families other than NestPay start passive in the sandbox.
@@ -51,9 +59,18 @@ for (const [family, clientId] of Object.entries(FAMILIES)) {
     const shot = screenshots(`3ds-${family}`);
     const alias = poses[clientId].alias;
     const callbackUrl = site.callbackUrl(`3ds-${family}`);
-    const init = ok(await server.api.post('/payment/v1/card-payments/3ds-init', paymentRequest({
-      price: '80.10', card: cards.md1, callbackUrl, conversationId: `3ds-${family}`, posAlias: alias,
-    })), `3ds-init ${family}`);
+    const init = await sdk.payment().init3DSPayment({
+      price: 80.1,
+      paidPrice: 80.1,
+      currency: Craftgate.Model.Currency.TRY,
+      installment: 1,
+      paymentGroup: Craftgate.Model.PaymentGroup.Product,
+      conversationId: `3ds-${family}`,
+      callbackUrl,
+      posAlias: alias,
+      card: { cardHolderName: 'Ayşe Yılmaz', cardNumber: cards.md1, expireYear: '2044', expireMonth: '07', cvc: '000' },
+      items: [{ name: 'Kitap', price: 80.1 }],
+    });
     assert.equal(init.paymentStatus, 'INIT_THREEDS');
     const { page, context } = await newPage(browser);
     try {
@@ -69,7 +86,7 @@ for (const [family, clientId] of Object.entries(FAMILIES)) {
       assert.equal(fields.status, 'SUCCESS', JSON.stringify(fields));
       assert.equal(fields.paymentId, String(init.paymentId));
       assert.equal(fields.hash, threeDsCallbackHash(server.keys.threeDsCallbackKey, fields));
-      const done = ok(await server.api.post('/payment/v1/card-payments/3ds-complete', { paymentId: init.paymentId }), '3ds-complete');
+      const done = await sdk.payment().complete3DSPayment({ paymentId: init.paymentId });
       assert.equal(done.paymentStatus, 'SUCCESS');
       assert.equal(done.pos.alias, alias);
       assert.equal(done.paidPrice, 80.1);
