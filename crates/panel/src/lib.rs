@@ -72,6 +72,52 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// `Err(403 page)` unless the user's role may configure (owner, admin).
+    #[allow(clippy::result_large_err)] // the error is the page itself, answered at once
+    pub fn require_configure(&self) -> Result<(), Response> {
+        if self.session.user.role.can_configure() {
+            Ok(())
+        } else {
+            Err(self.forbidden())
+        }
+    }
+
+    /// `Err(403 page)` unless the user's role may cancel and refund.
+    #[allow(clippy::result_large_err)] // the error is the page itself, answered at once
+    pub fn require_refund(&self) -> Result<(), Response> {
+        if self.session.user.role.can_refund() {
+            Ok(())
+        } else {
+            Err(self.forbidden())
+        }
+    }
+
+    /// A numeric id from the URL; anything else is "not found".
+    #[allow(clippy::result_large_err)] // the error is the page itself, answered at once
+    pub fn id(&self, raw: &str) -> Result<i64, Response> {
+        raw.parse().map_err(|_| self.not_found())
+    }
+
+    /// Writes the audit entry of a change this user made. A failed write is logged: the
+    /// change itself has happened and must still be answered.
+    pub async fn audit(
+        &self,
+        state: &PanelState,
+        action: &str,
+        subject: Option<&str>,
+        detail: Option<&str>,
+    ) {
+        let u = &self.session.user;
+        if let Err(error) = state
+            .app
+            .engine
+            .audit(u.merchant_id, Some(u.id), &u.email, action, subject, detail)
+            .await
+        {
+            tracing::error!(%error, action, "audit write failed");
+        }
+    }
+
     pub fn not_found(&self) -> Response {
         let l = self.lang;
         ui::message_page(

@@ -24,6 +24,19 @@ fn public_base(state: &PanelState) -> String {
         .to_owned()
 }
 
+/// A stock as typed: empty means unlimited; otherwise a whole number, zero or more.
+fn stock_of(text: &str) -> Result<Option<i64>, ()> {
+    match text {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or(()),
+    }
+}
+
 /// The inline form that changes a product's price, stock or status.
 fn edit_form(ctx: &Ctx, p: &ProductRow) -> String {
     let l = ctx.lang;
@@ -144,9 +157,7 @@ async fn render(
 
 pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<Ctx>) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let name = ctx.field("name");
     if name.is_empty() || name.chars().count() > NAME_LEN_MAX {
         return render(
@@ -170,20 +181,14 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
         )
         .await;
     };
-    let stock = match ctx.field("stock") {
-        "" => None,
-        s => match s.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return render(
-                    &state,
-                    &ctx,
-                    Some(l.pick("Stock must be a whole number.", "Stok tam sayı olmalı.")),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
-            }
-        },
+    let Ok(stock) = stock_of(ctx.field("stock")) else {
+        return render(
+            &state,
+            &ctx,
+            Some(l.pick("Stock must be a whole number.", "Stok tam sayı olmalı.")),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let description = Some(ctx.field("description")).filter(|d| !d.is_empty());
     let product = ProductRow {
@@ -210,22 +215,13 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
         .create_product(product)
         .await
         .map_err(|e| ctx.fail(e))?;
-    let u = &ctx.session.user;
-    if let Err(error) = state
-        .app
-        .engine
-        .audit(
-            u.merchant_id,
-            Some(u.id),
-            &u.email,
-            "link.create",
-            Some(&format!("product {}", product.id)),
-            Some(&product.name),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    ctx.audit(
+        &state,
+        "link.create",
+        Some(&format!("product {}", product.id)),
+        Some(&product.name),
+    )
+    .await;
     Ok(ui::see_other("/panel/links"))
 }
 
@@ -235,10 +231,8 @@ pub async fn update(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
-    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    ctx.require_configure()?;
+    let id = ctx.id(&id)?;
     let engine = &state.app.engine;
     let mut product = engine
         .store()
@@ -259,21 +253,16 @@ pub async fn update(
         )
         .await;
     };
-    product.stock = match ctx.field("stock") {
-        "" => None,
-        s => match s.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return render(
-                    &state,
-                    &ctx,
-                    Some(l.pick("Stock must be a whole number.", "Stok tam sayı olmalı.")),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
-            }
-        },
+    let Ok(stock) = stock_of(ctx.field("stock")) else {
+        return render(
+            &state,
+            &ctx,
+            Some(l.pick("Stock must be a whole number.", "Stok tam sayı olmalı.")),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
+    product.stock = stock;
     product.status = match ctx.field("status") {
         "ACTIVE" => "ACTIVE".into(),
         "PASSIVE" => "PASSIVE".into(),
@@ -294,22 +283,16 @@ pub async fn update(
         .update_product(&product)
         .await
         .map_err(|e| ctx.fail(e.into()))?;
-    let u = &ctx.session.user;
-    if let Err(error) = engine
-        .audit(
-            u.merchant_id,
-            Some(u.id),
-            &u.email,
-            "link.update",
-            Some(&format!("product {id}")),
-            Some(&format!(
-                "{} {} {:?}",
-                product.status, product.price_minor, product.stock
-            )),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    let detail = format!(
+        "{} {} {:?}",
+        product.status, product.price_minor, product.stock
+    );
+    ctx.audit(
+        &state,
+        "link.update",
+        Some(&format!("product {id}")),
+        Some(&detail),
+    )
+    .await;
     Ok(ui::see_other("/panel/links"))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use domain::money::{Currency, MinorUnits};
 use engine::payments::PaymentView;
@@ -606,7 +606,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    let id = ctx.id(&id)?;
     let engine = &state.app.engine;
     let view = engine
         .payment_view(ctx.merchant_id(), id)
@@ -739,61 +739,14 @@ pub async fn detail(
     ))
 }
 
-/// A confirmation page: what will happen, and the button that does it.
-fn confirm_page(ctx: &Ctx, action: &str, what: &str, amount: Option<&str>) -> Response {
-    let l = ctx.lang;
-    let amount_field = amount
-        .map(|a| {
-            format!(
-                "<input type=\"hidden\" name=\"amount\" value=\"{}\">",
-                escape(a)
-            )
-        })
-        .unwrap_or_default();
-    let content = format!(
-        "<p class=\"notice\" role=\"alert\">{what}</p><div class=\"actions\"><form method=\"post\" action=\"{action}\">{csrf}{amount_field}\
-<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"danger\" autofocus>{yes}</button></form>\
-<a class=\"button secondary\" href=\"{back}\">{no}</a></div>",
-        what = escape(what),
-        action = escape(action),
-        csrf = csrf_field(ctx),
-        yes = l.pick("Yes, do it", "Evet, onaylıyorum"),
-        back = escape(
-            action
-                .rsplit_once("/refund")
-                .map(|(b, _)| b)
-                .unwrap_or("/panel/payments")
-                .split("/items/")
-                .next()
-                .unwrap_or_default()
-        ),
-        no = l.pick("No, go back", "Hayır, geri dön"),
-    );
-    ui::page(
-        ctx,
-        l.pick("Please confirm", "Lütfen onaylayın"),
-        Nav::Payments,
-        &content,
-    )
-}
-
 async fn audit_refund(state: &PanelState, ctx: &Ctx, payment_id: i64, detail: &str) {
-    let user = &ctx.session.user;
-    if let Err(error) = state
-        .app
-        .engine
-        .audit(
-            user.merchant_id,
-            Some(user.id),
-            &user.email,
-            "payment.refund",
-            Some(&payment_id.to_string()),
-            Some(detail),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    ctx.audit(
+        state,
+        "payment.refund",
+        Some(&payment_id.to_string()),
+        Some(detail),
+    )
+    .await;
 }
 
 /// Cancels (same day, or a pre-authorisation) or refunds everything still refundable.
@@ -803,10 +756,8 @@ pub async fn refund(
     Path(id): Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_refund() {
-        return Err(ctx.forbidden());
-    }
-    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    ctx.require_refund()?;
+    let id = ctx.id(&id)?;
     let engine = &state.app.engine;
     let view = engine
         .payment_view(ctx.merchant_id(), id)
@@ -823,11 +774,15 @@ pub async fn refund(
             p.id,
             money(l, p.paid_price_minor - p.refunded_minor, &p.currency)
         );
-        return Ok(confirm_page(
+        return Ok(ui::confirm_page(
             &ctx,
-            &format!("/panel/payments/{id}/refund"),
-            &what,
-            None,
+            ui::Confirm {
+                what: &what,
+                action: &format!("/panel/payments/{id}/refund"),
+                fields: &[],
+                back: &format!("/panel/payments/{id}"),
+                nav: Nav::Payments,
+            },
         ));
     }
     let result = engine
@@ -860,9 +815,7 @@ pub async fn refund_item(
     Path((id, item)): Path<(String, String)>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_refund() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_refund()?;
     let (Ok(id), Ok(item)) = (id.parse::<i64>(), item.parse::<i64>()) else {
         return Err(ctx.not_found());
     };
@@ -901,11 +854,15 @@ pub async fn refund_item(
             id,
             money(l, amount.get(), currency.code())
         );
-        return Ok(confirm_page(
+        return Ok(ui::confirm_page(
             &ctx,
-            &format!("/panel/payments/{id}/items/{item}/refund"),
-            &what,
-            Some(&typed),
+            ui::Confirm {
+                what: &what,
+                action: &format!("/panel/payments/{id}/items/{item}/refund"),
+                fields: &[("amount", &typed)],
+                back: &format!("/panel/payments/{id}"),
+                nav: Nav::Payments,
+            },
         ));
     }
     let result = engine

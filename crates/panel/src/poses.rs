@@ -389,9 +389,7 @@ pub async fn new_form(
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let chosen = q
         .get("integrator")
         .and_then(|i| PosIntegrator::parse(i))
@@ -588,9 +586,7 @@ fn pos_form(
 
 pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<Ctx>) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let Some(integrator) =
         PosIntegrator::parse(ctx.field("integrator")).filter(|i| i.family().is_some())
     else {
@@ -680,26 +676,12 @@ pub async fn create(State(state): State<PanelState>, Extension(ctx): Extension<C
 }
 
 async fn audit(state: &PanelState, ctx: &Ctx, action: &str, pos_id: i64, detail: &str) {
-    let u = &ctx.session.user;
-    if let Err(error) = state
-        .app
-        .engine
-        .audit(
-            u.merchant_id,
-            Some(u.id),
-            &u.email,
-            action,
-            Some(&format!("pos {pos_id}")),
-            Some(detail),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    ctx.audit(state, action, Some(&format!("pos {pos_id}")), Some(detail))
+        .await;
 }
 
 async fn load(state: &PanelState, ctx: &Ctx, id: &str) -> Result<PosRow, Response> {
-    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    let id = ctx.id(id)?;
     state
         .app
         .engine
@@ -897,9 +879,7 @@ pub async fn test_connection(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let pos = load(&state, &ctx, &id).await?;
     let check = state
         .app
@@ -922,9 +902,7 @@ pub async fn set_status(
     Path(id): Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let pos = load(&state, &ctx, &id).await?;
     let Some(status) = PosStatus::parse(ctx.field("status")) else {
         return Err(ui::message_page(
@@ -967,9 +945,7 @@ pub async fn set_commissions(
     Path(id): Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let pos = load(&state, &ctx, &id).await?;
     let invalid = |what: String| {
         ui::message_page(
@@ -1045,9 +1021,7 @@ pub async fn edit_form(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let pos = load(&state, &ctx, &id).await?;
     let Some(integrator) =
         PosIntegrator::parse(&pos.pos_integrator).filter(|i| i.family().is_some())
@@ -1071,9 +1045,7 @@ pub async fn update(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let pos = load(&state, &ctx, &id).await?;
     let Some(integrator) =
         PosIntegrator::parse(&pos.pos_integrator).filter(|i| i.family().is_some())

@@ -125,9 +125,7 @@ pub async fn page(State(state): State<PanelState>, Extension(ctx): Extension<Ctx
 
 pub async fn save(State(state): State<PanelState>, Extension(ctx): Extension<Ctx>) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let Some(ordering_rule) = OrderingRule::parse(ctx.field("orderingRule")) else {
         return render(
             &state,
@@ -188,22 +186,8 @@ pub async fn save(State(state): State<PanelState>, Extension(ctx): Extension<Ctx
         }
         Err(e) => return Err(ctx.fail(e)),
     }
-    let u = &ctx.session.user;
-    if let Err(error) = state
-        .app
-        .engine
-        .audit(
-            u.merchant_id,
-            Some(u.id),
-            &u.email,
-            "routing.save",
-            None,
-            Some(ordering_rule.as_str()),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    ctx.audit(&state, "routing.save", None, Some(ordering_rule.as_str()))
+        .await;
     Ok(ui::see_other("/panel/routing"))
 }
 

@@ -138,18 +138,6 @@ async fn render(
     Ok(response)
 }
 
-async fn audit(state: &PanelState, ctx: &Ctx, action: &str, subject: Option<&str>) {
-    let u = &ctx.session.user;
-    if let Err(error) = state
-        .app
-        .engine
-        .audit(u.merchant_id, Some(u.id), &u.email, action, subject, None)
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
-}
-
 pub async fn page(State(state): State<PanelState>, Extension(ctx): Extension<Ctx>) -> PageResult {
     render(&state, &ctx, None, StatusCode::OK).await
 }
@@ -159,25 +147,20 @@ pub async fn rotate_keys(
     Extension(ctx): Extension<Ctx>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     if ctx.field("confirm") != "yes" {
-        let content = format!(
-            "<p class=\"notice\" role=\"alert\">{}</p><div class=\"actions\"><form method=\"post\" action=\"/panel/settings/keys\">{}<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"danger\" autofocus>{}</button></form><a class=\"button secondary\" href=\"/panel/settings\">{}</a></div>",
-            l.pick(
-                "New keys replace the current ones: integrations using the old keys stop working within 30 seconds.",
-                "Yeni anahtarlar mevcutların yerini alır: eski anahtarları kullanan entegrasyonlar 30 saniye içinde çalışmaz olur.",
-            ),
-            csrf_field(&ctx),
-            l.pick("Yes, rotate", "Evet, yenile"),
-            l.pick("No, go back", "Hayır, geri dön"),
-        );
-        return Ok(ui::page(
+        return Ok(ui::confirm_page(
             &ctx,
-            l.pick("Please confirm", "Lütfen onaylayın"),
-            Nav::Settings,
-            &content,
+            ui::Confirm {
+                what: l.pick(
+                    "New keys replace the current ones: integrations using the old keys stop working within 30 seconds.",
+                    "Yeni anahtarlar mevcutların yerini alır: eski anahtarları kullanan entegrasyonlar 30 saniye içinde çalışmaz olur.",
+                ),
+                action: "/panel/settings/keys",
+                fields: &[],
+                back: "/panel/settings",
+                nav: Nav::Settings,
+            },
         ));
     }
     let (api_key, secret_key) = state
@@ -186,7 +169,7 @@ pub async fn rotate_keys(
         .rotate_api_keys(ctx.merchant_id())
         .await
         .map_err(|e| ctx.fail(e))?;
-    audit(&state, &ctx, "keys.rotate", None).await;
+    ctx.audit(&state, "keys.rotate", None, None).await;
     let text = format!(
         "{}<dl class=\"facts\"><dt>API key</dt><dd><code>{}</code></dd><dt>Secret key</dt><dd><code data-testid=\"new-secret\">{}</code></dd></dl>",
         l.pick(
@@ -203,9 +186,7 @@ pub async fn set_webhook(
     State(state): State<PanelState>,
     Extension(ctx): Extension<Ctx>,
 ) -> PageResult {
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
+    ctx.require_configure()?;
     let url = Some(ctx.field("url")).filter(|u| !u.is_empty());
     match state
         .app
@@ -214,7 +195,7 @@ pub async fn set_webhook(
         .await
     {
         Ok(()) => {
-            audit(&state, &ctx, "webhook.url", url).await;
+            ctx.audit(&state, "webhook.url", url, None).await;
             Ok(ui::see_other("/panel/settings"))
         }
         Err(engine::EngineError::Validation { message, .. }) => {
@@ -235,10 +216,8 @@ pub async fn resend(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> PageResult {
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
-    let id: i64 = id.parse().map_err(|_| ctx.not_found())?;
+    ctx.require_configure()?;
+    let id = ctx.id(&id)?;
     let engine = &state.app.engine;
     let found = engine
         .store()
@@ -248,7 +227,8 @@ pub async fn resend(
     if !found {
         return Err(ctx.not_found());
     }
-    audit(&state, &ctx, "webhook.resend", Some(&id.to_string())).await;
+    ctx.audit(&state, "webhook.resend", Some(&id.to_string()), None)
+        .await;
     Ok(ui::see_other("/panel/settings"))
 }
 

@@ -257,6 +257,50 @@ pub async fn stylesheet() -> Response {
     response
 }
 
+/// What a confirmation page asks: the sentence, where "yes" posts (with these fields kept),
+/// and where "no" goes back to.
+pub struct Confirm<'a> {
+    pub what: &'a str,
+    pub action: &'a str,
+    pub fields: &'a [(&'a str, &'a str)],
+    pub back: &'a str,
+    pub nav: Nav,
+}
+
+/// The step before anything that moves money or cannot be undone: say what will happen,
+/// and post the same form again with `confirm=yes` only if the user says so.
+pub fn confirm_page(ctx: &Ctx, c: Confirm<'_>) -> Response {
+    let l = ctx.lang;
+    let hidden: String = c
+        .fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let content = format!(
+        "<p class=\"notice\" role=\"alert\">{what}</p><div class=\"actions\"><form method=\"post\" action=\"{action}\">{csrf}{hidden}\
+<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"danger\" autofocus>{yes}</button></form>\
+<a class=\"button secondary\" href=\"{back}\">{no}</a></div>",
+        what = escape(c.what),
+        action = escape(c.action),
+        csrf = csrf_field(ctx),
+        back = escape(c.back),
+        yes = l.pick("Yes, do it", "Evet, onaylıyorum"),
+        no = l.pick("No, go back", "Hayır, geri dön"),
+    );
+    page(
+        ctx,
+        l.pick("Please confirm", "Lütfen onaylayın"),
+        c.nav,
+        &content,
+    )
+}
+
 /// Percent-encodes a query parameter value.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -95,10 +95,8 @@ pub async fn adjust(
     Path(member_id): Path<String>,
 ) -> PageResult {
     let l = ctx.lang;
-    if !ctx.session.user.role.can_configure() {
-        return Err(ctx.forbidden());
-    }
-    let member_id: i64 = member_id.parse().map_err(|_| ctx.not_found())?;
+    ctx.require_configure()?;
+    let member_id = ctx.id(&member_id)?;
     let engine = &state.app.engine;
     let wallet = engine
         .member_wallet(ctx.merchant_id(), member_id)
@@ -144,23 +142,19 @@ pub async fn adjust(
             member_id,
             money(l, amount.get(), currency.code()),
         );
-        let content = format!(
-            "<p class=\"notice\" role=\"alert\">{what}</p><div class=\"actions\"><form method=\"post\" action=\"/panel/wallets/{member_id}/adjust\">{csrf}\
-<input type=\"hidden\" name=\"amount\" value=\"{amount}\"><input type=\"hidden\" name=\"direction\" value=\"{direction}\"><input type=\"hidden\" name=\"description\" value=\"{description}\">\
-<input type=\"hidden\" name=\"confirm\" value=\"yes\"><button type=\"submit\" class=\"danger\" autofocus>{yes}</button></form><a class=\"button secondary\" href=\"/panel/wallets\">{no}</a></div>",
-            what = escape(&what),
-            csrf = csrf_field(&ctx),
-            amount = escape(&typed),
-            direction = if send { "credit" } else { "debit" },
-            description = escape(&description),
-            yes = l.pick("Yes, do it", "Evet, onaylıyorum"),
-            no = l.pick("No, go back", "Hayır, geri dön"),
-        );
-        return Ok(ui::page(
+        return Ok(ui::confirm_page(
             &ctx,
-            l.pick("Please confirm", "Lütfen onaylayın"),
-            Nav::Wallets,
-            &content,
+            ui::Confirm {
+                what: &what,
+                action: &format!("/panel/wallets/{member_id}/adjust"),
+                fields: &[
+                    ("amount", &typed),
+                    ("direction", if send { "credit" } else { "debit" }),
+                    ("description", &description),
+                ],
+                back: "/panel/wallets",
+                nav: Nav::Wallets,
+            },
         ));
     }
     let result = engine
@@ -176,7 +170,6 @@ pub async fn adjust(
             },
         )
         .await;
-    let u = &ctx.session.user;
     let detail = format!(
         "{} {} {}: {}{}",
         if send { "credit" } else { "debit" },
@@ -189,19 +182,13 @@ pub async fn adjust(
             format!(" ({description})")
         },
     );
-    if let Err(error) = engine
-        .audit(
-            u.merchant_id,
-            Some(u.id),
-            &u.email,
-            "wallet.adjust",
-            Some(&format!("member {member_id}")),
-            Some(&detail),
-        )
-        .await
-    {
-        tracing::error!(%error, "audit write failed");
-    }
+    ctx.audit(
+        &state,
+        "wallet.adjust",
+        Some(&format!("member {member_id}")),
+        Some(&detail),
+    )
+    .await;
     result.map_err(|e| ctx.fail(e))?;
     Ok(ui::see_other("/panel/wallets"))
 }
