@@ -35,6 +35,7 @@ pub mod garanti;
 pub mod interpos;
 pub mod kuveyt;
 pub mod nestpay;
+pub mod page_form;
 pub mod payflex;
 pub mod payfor;
 pub mod posnet;

@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use bank_sim::akbank::wire::hmac_b64;
 use bank_sim::nestpay::threeds::form;
+use bank_sim::page_form::{Form, form_of};
 use connectors::akbank::Akbank;
 use connectors::{
     AuthorizeKind, BrowserForm, CallbackError, Connector, Outcome, PosConfig, ThreeDsInitRequest,
@@ -96,46 +97,6 @@ async fn post_form(app: &axum::Router, path: &str, fields: &[(String, String)]) 
 
 fn path_of(action: &str) -> String {
     action.trim_start_matches("http://sim").to_owned()
-}
-
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        if let Some(name) = attr(&rest[at..close], "name") {
-            fields.push((name, attr(&rest[at..close], "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
 }
 
 fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {

@@ -11,6 +11,7 @@ mod garanti_common;
 use std::time::Duration;
 
 use bank_sim::garanti::hash as sim_hash;
+use bank_sim::page_form::{Form, form_of};
 use connectors::garanti::Garanti;
 use connectors::{
     AuthorizeKind, BrowserForm, CallbackError, Connector, Decline, Outcome, PosConfig,
@@ -86,63 +87,6 @@ fn init<'a>(
         lang: "tr",
         client_ip: Some("203.0.113.7"),
     }
-}
-
-/// A form found in a page.
-#[derive(Debug)]
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-impl Form {
-    fn get(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no field {name} in {:?}", self.fields))
-    }
-
-    fn names(&self) -> Vec<&str> {
-        self.fields.iter().map(|(k, _)| k.as_str()).collect()
-    }
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..close];
-        if let Some(name) = attr(tag, "name") {
-            fields.push((name, attr(tag, "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
 }
 
 /// Posts a form as a browser does; the status and the page.

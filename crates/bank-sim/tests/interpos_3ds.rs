@@ -16,6 +16,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use bank_sim::nestpay::threeds::form::encode;
 use bank_sim::nestpay::threeds::{MD_STATUS_CARDS, TEST_OTP};
+use bank_sim::page_form::{Form, form_of};
 use connectors::interpos::Interpos;
 use connectors::{
     AuthorizeKind, Connector, Outcome, PosConfig, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult,
@@ -48,49 +49,6 @@ fn set(fields: &mut Fields, name: &str, value: &str) {
         Some(slot) => slot.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),
     }
-}
-
-/// A form found in a page: its action and its named inputs.
-#[derive(Debug)]
-struct Form {
-    action: String,
-    fields: Fields,
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..close];
-        if let Some(name) = attr(tag, "name") {
-            fields.push((name, attr(tag, "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
 }
 
 struct Page {

@@ -10,6 +10,7 @@ mod support;
 
 use std::time::Duration;
 
+use bank_sim::page_form::{Form, form_of};
 use connectors::kuveyt::Kuveyt;
 use connectors::{CallbackError, Connector, PosConfig, ThreeDsResult};
 use domain::enums::PosIntegrator;
@@ -21,47 +22,6 @@ use support::*;
 const OK_URL: &str = "https://shop.example/ok";
 const FAIL_URL: &str = "https://shop.example/fail";
 const VISA: &str = "4155650100416111";
-
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..close];
-        if let Some(name) = attr(tag, "name") {
-            fields.push((name, attr(tag, "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
-}
 
 fn encode_form(fields: &[(&str, &str)]) -> String {
     fields

@@ -32,37 +32,10 @@ fn enrolment(id: &str, pan: &str, brand: &str, extra: &[(&str, &str)]) -> String
     form(&fields)
 }
 
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(
-        tag[start..end]
-            .replace("&amp;", "&")
-            .replace("&#39;", "'")
-            .replace("&quot;", "\""),
-    )
-}
-
 /// The form of a page: its action and fields.
 fn form_of(html: &str) -> (String, Vec<(String, String)>) {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        if let Some(name) = attr(&rest[at..close], "name") {
-            fields.push((name, attr(&rest[at..close], "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    (action, fields)
+    let form = bank_sim::page_form::form_of(html);
+    (form.action, form.fields)
 }
 
 fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {

@@ -10,6 +10,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
+#[allow(unused_imports)] // not every PosNet test target walks the bank's pages
+pub use bank_sim::page_form::{Form, form_of};
 use encoding_rs::WINDOWS_1254;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -392,60 +394,6 @@ pub async fn post_form(app: &Router, path: &str, fields: &[(String, String)]) ->
         .await
         .unwrap();
     (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-/// A form found in a page.
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub action: String,
-    pub fields: Vec<(String, String)>,
-}
-
-impl Form {
-    pub fn get(&self, name: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no field {name} in {self:?}"))
-    }
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The first form of a page, its action and `<input>` fields.
-pub fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..close];
-        if let Some(name) = attr(tag, "name") {
-            fields.push((name, attr(tag, "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
 }
 
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use bank_sim::page_form::{Form, form_of};
 use connectors::akbank::Akbank;
 use connectors::{
     AuthorizeKind, AuthorizeRequest, BankOrderState, BrowserForm, CaptureRequest, Connector,
@@ -551,48 +552,6 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 struct Browser {
     client: reqwest::Client,
     origin: String,
-}
-
-/// A form found in a page.
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn form_of(html: &str) -> Form {
-    let start = html
-        .find("<form")
-        .unwrap_or_else(|| panic!("no form in {html}"));
-    let end = html[start..].find("</form>").unwrap() + start;
-    let inner = &html[start..end];
-    let head_end = inner.find('>').unwrap();
-    let action = attr(&inner[..head_end], "action").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &inner[head_end..];
-    while let Some(at) = rest.find("<input") {
-        let close = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..close];
-        if let Some(name) = attr(tag, "name") {
-            fields.push((name, attr(tag, "value").unwrap_or_default()));
-        }
-        rest = &rest[close..];
-    }
-    Form { action, fields }
 }
 
 impl Browser {
