@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod admin_api;
 pub mod akbank;
 pub mod clock;
 pub mod garanti;

@@ -31,7 +31,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use crate::clock::SimClock;
 use books::Books;
@@ -203,15 +203,7 @@ pub fn router(sim: InterposSim) -> Router {
         .route("/mpi/3DHost.aspx", post(threeds::gate))
         .route("/mpi/Acs/{session_id}", post(threeds::acs))
         .route("/_sim/stores", post(admin::put_store))
-        .route(
-            "/_sim/faults",
-            post(admin::queue_fault).delete(admin::clear_faults),
-        )
-        .route("/_sim/faults/{client_id}", get(admin::list_faults))
-        .route("/_sim/orders/{client_id}", get(admin::list_orders))
-        .route("/_sim/orders/{client_id}/{order_id}", get(admin::get_order))
-        .route("/_sim/settle", post(admin::settle))
-        .route("/_sim/clock", get(admin::get_clock).post(admin::set_clock))
+        .merge(crate::admin_api::routes::<InterposSim>())
         .with_state(sim)
 }
 

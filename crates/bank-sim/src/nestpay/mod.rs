@@ -29,7 +29,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use crate::clock::SimClock;
 use books::{Books, OrderView};
@@ -224,15 +224,7 @@ pub fn router(sim: NestPaySim) -> Router {
         .route("/fim/est3dgate", post(threeds::gate))
         .route("/fim/acs/{session_id}", post(threeds::acs))
         .route("/_sim/stores", post(admin::put_store))
-        .route(
-            "/_sim/faults",
-            post(admin::queue_fault).delete(admin::clear_faults),
-        )
-        .route("/_sim/faults/{client_id}", get(admin::list_faults))
-        .route("/_sim/orders/{client_id}", get(admin::list_orders))
-        .route("/_sim/orders/{client_id}/{order_id}", get(admin::get_order))
-        .route("/_sim/settle", post(admin::settle))
-        .route("/_sim/clock", get(admin::get_clock).post(admin::set_clock))
+        .merge(crate::admin_api::routes::<NestPaySim>())
         .with_state(sim)
 }
 

@@ -35,7 +35,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use crate::clock::SimClock;
 use books::Books;
@@ -214,15 +214,7 @@ pub fn router(sim: PayflexSim) -> Router {
         .route("/MPIAPI/Acs", post(threeds::acs))
         .route("/MPIAPI/Acs/{md}", post(threeds::acs_submit))
         .route("/_sim/stores", post(admin::put_store))
-        .route(
-            "/_sim/faults",
-            post(admin::queue_fault).delete(admin::clear_faults),
-        )
-        .route("/_sim/faults/{client_id}", get(admin::list_faults))
-        .route("/_sim/orders/{client_id}", get(admin::list_orders))
-        .route("/_sim/orders/{client_id}/{order_id}", get(admin::get_order))
-        .route("/_sim/settle", post(admin::settle))
-        .route("/_sim/clock", get(admin::get_clock).post(admin::set_clock))
+        .merge(crate::admin_api::routes::<PayflexSim>())
         .with_state(sim)
 }
 

@@ -36,7 +36,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use crate::clock::SimClock;
 use crate::nestpay::books::OrderView;
@@ -52,17 +52,7 @@ pub const PRELOADED_MERCHANTS: [(&str, &str, &str, &str); 2] = [
     ("6706598330", "67005560", "27430", "12,34,56,78,90,12,34,56"),
 ];
 
-/// The simulator's state was corrupted by a panic while a lock was held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Poisoned;
-
-impl std::fmt::Display for Poisoned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("bank simulator state is poisoned")
-    }
-}
-
-impl std::error::Error for Poisoned {}
+pub use crate::nestpay::Poisoned;
 
 /// The PosNet simulator: shared books, fault queues and 3D sessions. Clones share state.
 #[derive(Clone)]
@@ -225,15 +215,7 @@ pub fn router(sim: PosnetSim) -> Router {
         .route("/3DSWebService/YKBPaymentService", post(threeds::gate))
         .route("/3DSWebService/acs/{session_id}", post(threeds::acs))
         .route("/_sim/stores", post(admin::put_store))
-        .route(
-            "/_sim/faults",
-            post(admin::queue_fault).delete(admin::clear_faults),
-        )
-        .route("/_sim/faults/{client_id}", get(admin::list_faults))
-        .route("/_sim/orders/{client_id}", get(admin::list_orders))
-        .route("/_sim/orders/{client_id}/{order_id}", get(admin::get_order))
-        .route("/_sim/settle", post(admin::settle))
-        .route("/_sim/clock", get(admin::get_clock).post(admin::set_clock))
+        .merge(crate::admin_api::routes::<PosnetSim>())
         .with_state(sim)
 }
 
