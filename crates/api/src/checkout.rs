@@ -765,12 +765,13 @@ pub async fn pay(
         );
     }
     let fields = parse_form(&body);
-    let saved = saved_cards(&state, row.merchant_id, &terms).await;
     let holder = field(&fields, "cardHolderName")
         .chars()
         .take(100)
         .collect::<String>();
-    let retry = |status: StatusCode, message: &str| {
+    // The page again, with the error; the shopper's stored cards are read only then.
+    let retry = async |status: StatusCode, message: &str| {
+        let saved = saved_cards(&state, row.merchant_id, &terms).await;
         html(
             status,
             render_page(&token, &terms, lang, iframe, Some(message), &holder, &saved),
@@ -785,7 +786,7 @@ pub async fn pay(
                 card,
                 save: field(&fields, "saveCard") == "yes",
             },
-            Err(message) => return retry(StatusCode::BAD_REQUEST, message),
+            Err(message) => return retry(StatusCode::BAD_REQUEST, message).await,
         }
     } else {
         let cvc = match Cvc::parse(field(&fields, "cvc")) {
@@ -794,7 +795,8 @@ pub async fn pay(
                 return retry(
                     StatusCode::BAD_REQUEST,
                     t.t("Güvenlik kodu geçersiz.", "The security code is not valid."),
-                );
+                )
+                .await;
             }
         };
         CheckoutCard::Stored {
@@ -829,7 +831,7 @@ pub async fn pay(
             "https: http:",
         ),
         Ok(CheckoutPay::Failed(error)) | Err(error) => {
-            retry(StatusCode::UNPROCESSABLE_ENTITY, &error_text(&error, &t))
+            retry(StatusCode::UNPROCESSABLE_ENTITY, &error_text(&error, &t)).await
         }
     }
 }
