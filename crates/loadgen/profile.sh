@@ -13,14 +13,15 @@
 #      concurrency and rate; TIMING=1 runs the server with per-request timing logs and summarises them with
 #      `loadgen --mode log-stats`; PERF=1 records `perf record -a -g` during the run;
 #      BIN (target/release), PG_URL, PORT (8080), RATE (open-loop rate for loadgen),
-#      PG_ANALYZE (1: ANALYZE the PostgreSQL database after the warm-up; 0: leave it fresh).
+#      PG_ANALYZE (1: ANALYZE the PostgreSQL database after the warm-up; 0: leave it fresh),
+#      BANK_DELAY_MS (the simulator answers every measured sale after this many ms).
 # Prints the loadgen summary and the CPU time each party used during the measured run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VARIANT=$1
 C=$2
 N=$3
-OUT=${4:-/tmp/orkestra-profile}/$VARIANT-c$C${RATE:+-r$RATE}${TIMING:+-timing}
+OUT=${4:-/tmp/orkestra-profile}/$VARIANT-c$C${RATE:+-r$RATE}${TIMING:+-timing}${BANK_DELAY_MS:+-bank$BANK_DELAY_MS}
 BIN=${BIN:-target/release}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-8080}
@@ -76,6 +77,12 @@ for _ in $(seq 1 100); do [ -s "$keys" ] && break; sleep 0.1; done
 # ANALYZE (what autovacuum would do, and it is off on this machine) replaces them.
 if [ -n "$dbname" ] && [ "${PG_ANALYZE:-1}" = 1 ]; then
   psql "$PG_URL/$dbname" -qc "ANALYZE" >/dev/null
+fi
+# A bank that answers like a real one (hundreds of ms): the simulator holds every answer to
+# the sandbox İşbank store (the POS the sandbox routes to first) for BANK_DELAY_MS.
+if [ -n "${BANK_DELAY_MS:-}" ]; then
+  curl -sf -X POST "http://127.0.0.1:$PORT/sim/nestpay/_sim/faults" -H 'content-type: application/json' \
+    -d "{\"clientId\":\"100200127\",\"mode\":\"delay\",\"delayMs\":$BANK_DELAY_MS,\"count\":4000000000}" >/dev/null
 fi
 
 # CPU ticks (user+system) of a process and, for PostgreSQL, of every postgres process.

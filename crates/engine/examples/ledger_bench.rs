@@ -15,7 +15,8 @@
 //! ```text
 //! cargo run --release -p engine --example ledger_bench -- \
 //!     --db sqlite|postgres://postgres@127.0.0.1:5432/postgres \
-//!     --mode spread|hot --commit direct|batch --clients 64 --wallets 10000 --secs 10
+//!     --mode spread|hot --commit direct|batch --clients 64 --wallets 10000 --secs 10 \
+//!     [--pool N]   # PostgreSQL connections (default store::DEFAULT_PG_CONNECTIONS)
 //! ```
 //!
 //! A PostgreSQL URL is the admin database: a fresh `ork_ledger_bench_*` database is created
@@ -50,6 +51,7 @@ struct Args {
     secs: u64,
     workers: usize,
     max_batch: usize,
+    pool: u32,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args, BoxError> {
         secs: 10,
         workers: 0,
         max_batch: 256,
+        pool: store::DEFAULT_PG_CONNECTIONS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -87,6 +90,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--secs" => args.secs = value()?.parse()?,
             "--workers" => args.workers = value()?.parse()?,
             "--max-batch" => args.max_batch = value()?.parse()?,
+            "--pool" => args.pool = value()?.parse()?,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -237,7 +241,7 @@ async fn main() -> Result<(), BoxError> {
 }
 
 async fn run(args: &Args, url: &str) -> Result<(), BoxError> {
-    let store = Store::connect(url).await?;
+    let store = Store::connect_with(url, args.pool).await?;
     store.migrate().await?;
     let backend = store.backend();
     let engine = Arc::new(Engine::new(

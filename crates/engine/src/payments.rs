@@ -13,8 +13,8 @@ use domain::enums::{
 };
 use domain::money::{Currency, MinorUnits};
 use store::rows::{
-    AttemptRow, ErrorDoc, NewAttempt, NewPayment, NewPaymentItem, PaymentDoc, PaymentItemRow,
-    PaymentRow, PosRow, attempt_state,
+    AttemptRow, ErrorDoc, InsertedPayment, NewAttempt, NewPayment, NewPaymentItem, PaymentDoc,
+    PaymentItemRow, PaymentRow, PosRow, Resolution, attempt_state,
 };
 
 use crate::route::{RouteRequest, RoutedPos};
@@ -516,7 +516,7 @@ impl Engine {
         &self,
         prepared: &PreparedPayment,
         attempt: &NewAttempt,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<InsertedPayment> {
         self.store
             .insert_payment(
                 &prepared.payment,
@@ -576,19 +576,16 @@ impl Engine {
             card_amount.get(),
             prepared.now_ms,
         );
-        let (payment_id, first_attempt_id) = self.insert_prepared(&prepared, &first).await?;
+        let inserted = self.insert_prepared(&prepared, &first).await?;
+        let payment_id = inserted.payment.id;
+        let first_attempt_id = inserted.attempt.id;
         if let Some(hold) = &hold
             && let Err(error) = self.place_payment_hold(merchant_id, payment_id, hold).await
         {
             // The wallet refused (balance, limit): the payment fails before any bank call.
             tracing::info!(payment_id, %error, "wallet hold refused; the card is not charged");
-            let attempt = self
-                .store
-                .attempt(first_attempt_id)
-                .await?
-                .ok_or(EngineError::NotFound("attempt"))?;
             self.apply_outcome(
-                &attempt,
+                &inserted.attempt,
                 Outcome::Declined(Decline {
                     group: ErrorGroup::NotSufficientFunds,
                     code: String::new(),
@@ -599,6 +596,12 @@ impl Engine {
             .await?;
             return Err(error);
         }
+        // The rows as this request wrote them. While the first attempt is in flight nobody
+        // else writes this payment (the recovery task waits for the bank timeout, refunds need
+        // a settled payment), so its outcome is written from them, checked by the row's
+        // version, and the answer built from them, without reading the payment back. A
+        // wallet hold changed the row already: that path reads it again.
+        let mut known = hold.is_none().then_some(inserted);
         let kind = prepared.kind;
         let mut last_decline: Option<Decline> = None;
         for (index, routed) in candidates.iter().enumerate() {
@@ -606,6 +609,7 @@ impl Engine {
             let (attempt_id, order_id) = if index == 0 {
                 (first_attempt_id, prepared.order_id.clone())
             } else {
+                known = None;
                 // A retry is a new attempt with its own bank order id, never a reuse.
                 self.move_payment_to(merchant_id, payment_id, routed)
                     .await?;
@@ -654,19 +658,36 @@ impl Engine {
                     },
                 )
                 .await;
-            let attempt = self
-                .store
-                .attempt(attempt_id)
-                .await?
-                .ok_or(EngineError::NotFound("attempt"))?;
+            let attempt = match &known {
+                Some(rows) => rows.attempt.clone(),
+                None => self
+                    .store
+                    .attempt(attempt_id)
+                    .await?
+                    .ok_or(EngineError::NotFound("attempt"))?,
+            };
             let decline = match outcome {
                 Ok(Outcome::Approved(approval)) => {
                     self.note_pos_health(&routed.pos, false).await;
-                    self.apply_outcome(&attempt, Outcome::Approved(approval), true)
+                    let written = self
+                        .apply_outcome_from(
+                            &attempt,
+                            Outcome::Approved(approval),
+                            true,
+                            known.as_ref().map(|rows| &rows.payment),
+                        )
                         .await?;
-                    self.keep_card_if_asked(merchant_id, payment_id, &request)
+                    let card_kept = self
+                        .keep_card_if_asked(merchant_id, payment_id, &request)
                         .await?;
-                    return self.payment_view(merchant_id, payment_id).await;
+                    return match (known, written, card_kept) {
+                        (Some(rows), Some((payment, attempt)), false) => Ok(PaymentView {
+                            payment,
+                            items: rows.items,
+                            attempts: vec![attempt],
+                        }),
+                        _ => self.payment_view(merchant_id, payment_id).await,
+                    };
                 }
                 Ok(Outcome::Declined(decline)) => {
                     self.note_pos_health(&routed.pos, is_acquirer_side(decline.group))
@@ -718,15 +739,26 @@ impl Engine {
                     }
                 }
             };
+            let known_payment = known.as_ref().map(|rows| &rows.payment);
             if retry_allowed && is_retryable(decline.group) {
                 tracing::info!(payment_id, attempt_id, group = %decline.group, "declined for a technical reason; trying the next POS");
-                self.apply_outcome(&attempt, Outcome::Declined(decline.clone()), false)
-                    .await?;
+                self.apply_outcome_from(
+                    &attempt,
+                    Outcome::Declined(decline.clone()),
+                    false,
+                    known_payment,
+                )
+                .await?;
                 last_decline = Some(decline);
                 continue;
             }
-            self.apply_outcome(&attempt, Outcome::Declined(decline.clone()), true)
-                .await?;
+            self.apply_outcome_from(
+                &attempt,
+                Outcome::Declined(decline.clone()),
+                true,
+                known_payment,
+            )
+            .await?;
             return Err(decline_error(&decline));
         }
         let decline = last_decline.unwrap_or(Decline {
@@ -762,13 +794,13 @@ impl Engine {
     }
 
     /// After a successful payment: store the card if asked, and record which stored card
-    /// paid.
+    /// paid. Returns whether the payment was written.
     pub(crate) async fn keep_card_if_asked(
         &self,
         merchant_id: i64,
         payment_id: i64,
         request: &CreatePayment,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let stored = match (
             &request.stored_card,
             &request.store_card_after_success,
@@ -802,8 +834,9 @@ impl Engine {
             payment.doc.card_token = Some(token);
             payment.doc.paid_with_stored_card = paid_with_stored;
             self.store.update_payment(&payment, self.now_ms()).await?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Points a payment at the POS of its next attempt (retry), with that POS's cost.
@@ -871,13 +904,57 @@ impl Engine {
         outcome: Outcome,
         settle_payment: bool,
     ) -> Result<()> {
-        let mut payment = self
-            .store
-            .payment_fresh(attempt.merchant_id, attempt.payment_id)
-            .await?
-            .ok_or(EngineError::NotFound("payment"))?;
+        self.apply_outcome_from(attempt, outcome, settle_payment, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Engine::apply_outcome`] from the payment as the caller holds it (`known`), written
+    /// only if the stored row is still that version; otherwise, or without `known`, from the
+    /// payment read again. Returns the payment and the attempt as written, when this call
+    /// applied the outcome.
+    pub(crate) async fn apply_outcome_from(
+        &self,
+        attempt: &AttemptRow,
+        outcome: Outcome,
+        settle_payment: bool,
+        known: Option<&PaymentRow>,
+    ) -> Result<Option<(PaymentRow, AttemptRow)>> {
+        let mut known = known.cloned();
+        loop {
+            let guarded = known.is_some();
+            let payment = match known.take() {
+                Some(payment) => payment,
+                None => self
+                    .store
+                    .payment_fresh(attempt.merchant_id, attempt.payment_id)
+                    .await?
+                    .ok_or(EngineError::NotFound("payment"))?,
+            };
+            match self
+                .apply_outcome_to(attempt, &outcome, settle_payment, payment, guarded)
+                .await?
+            {
+                Some(written) => return Ok(written),
+                // The payment changed since the caller's copy: apply to a fresh read.
+                None => continue,
+            }
+        }
+    }
+
+    /// One try of [`Engine::apply_outcome_from`]: `None` when `guarded` and the payment's
+    /// version moved on.
+    async fn apply_outcome_to(
+        &self,
+        attempt: &AttemptRow,
+        outcome: &Outcome,
+        settle_payment: bool,
+        mut payment: PaymentRow,
+        guarded: bool,
+    ) -> Result<Option<Option<(PaymentRow, AttemptRow)>>> {
+        let previous_status = payment.status.clone();
         let now = self.now_ms();
-        let (state, error) = match &outcome {
+        let (state, error) = match outcome {
             Outcome::Approved(approval) => {
                 match attempt.operation.as_str() {
                     OPERATION_CAPTURE => {
@@ -928,10 +1005,21 @@ impl Engine {
                 )
             }
         };
-        let applied = self
-            .store
-            .resolve_attempt(attempt.id, state, error, &payment, now)
-            .await?;
+        let applied = if guarded {
+            match self
+                .store
+                .resolve_attempt_from(attempt.id, state, error, &payment, &previous_status, now)
+                .await?
+            {
+                Resolution::Applied => true,
+                Resolution::AlreadyResolved => false,
+                Resolution::PaymentChanged => return Ok(None),
+            }
+        } else {
+            self.store
+                .resolve_attempt(attempt.id, state, error, &payment, now)
+                .await?
+        };
         if applied && state == attempt_state::APPROVED && attempt.operation == OPERATION_CAPTURE {
             // A smaller capture than authorised: the items share what was captured.
             let items = self.store.payment_items(payment.id).await?;
@@ -954,7 +1042,18 @@ impl Engine {
             self.follow_payment_hold(attempt.merchant_id, attempt.payment_id)
                 .await;
         }
-        Ok(())
+        if !applied {
+            return Ok(Some(None));
+        }
+        // The rows as just written (what a read would return now).
+        payment.updated_at = now;
+        payment.version += 1;
+        let mut attempt = attempt.clone();
+        attempt.state = state.to_owned();
+        attempt.error_code = error.map(|e| e.0.to_owned());
+        attempt.error_message = error.map(|e| e.1.to_owned());
+        attempt.updated_at = now;
+        Ok(Some(Some((payment, attempt))))
     }
 
     /// Asks the bank what became of an attempt and applies the answer. `Ok(false)` means the

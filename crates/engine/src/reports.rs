@@ -385,6 +385,7 @@ mod tests {
             // 2026-11-27 23:30 in Istanbul (UTC+3): the local day decides.
             created_at: 1_795_811_400_000,
             updated_at: 0,
+            version: 0,
         }
     }
 

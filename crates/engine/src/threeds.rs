@@ -158,9 +158,9 @@ impl Engine {
             };
             let attempt_id = match payment_id {
                 None => {
-                    let (pid, aid) = self.insert_prepared(&prepared, &attempt).await?;
-                    payment_id = Some(pid);
-                    aid
+                    let inserted = self.insert_prepared(&prepared, &attempt).await?;
+                    payment_id = Some(inserted.payment.id);
+                    inserted.attempt.id
                 }
                 Some(pid) => {
                     self.move_payment_to(merchant_id, pid, routed).await?;

@@ -75,6 +75,9 @@ struct DbArgs {
     /// else `orkestra-data`).
     #[arg(long, env = "ORKESTRA_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// PostgreSQL connections this server opens at most (SQLite: one writer, four readers).
+    #[arg(long, env = "ORKESTRA_DATABASE_MAX_CONNECTIONS", default_value_t = store::DEFAULT_PG_CONNECTIONS)]
+    database_max_connections: u32,
 }
 
 #[derive(Args)]
@@ -247,7 +250,7 @@ async fn open_engine(db: &DbArgs, config: EngineConfig) -> anyhow::Result<Arc<En
     if db.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let store = store::Store::connect(&db.database_url)
+    let store = store::Store::connect_with(&db.database_url, db.database_max_connections)
         .await
         .context("connecting to the database")?;
     store.migrate().await.context("migrating the database")?;
@@ -539,6 +542,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     recovery.abort();
     wallet_settlement.abort();
     webhooks.abort();
+    if let Some(largest) = engine.store().largest_group_commit() {
+        tracing::info!(
+            largest_group_commit = largest,
+            "most payment writes one SQLite commit carried"
+        );
+    }
     engine.store().close().await;
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! The [`Store`]: connection set-up, migrations and every query.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::config_cache::ConfigCache;
+use crate::group_commit::{self, GroupCommit, WriteBody};
 use crate::rows::*;
 use crate::{Result, StoreError};
 
@@ -40,6 +43,10 @@ pub struct Store {
     /// is cheaper and fairer than `SQLITE_BUSY` retries.
     pub(crate) write: AnyPool,
     backend: Backend,
+    /// POSes and routing settings per merchant, for a moment (see `config_cache`).
+    config: Arc<ConfigCache>,
+    /// SQLite: the payment path's writes, committed in groups (see `group_commit`).
+    group: Option<GroupCommit>,
 }
 
 /// Values bound to a dynamically built query.
@@ -151,7 +158,7 @@ pub(crate) fn offset(page: Page) -> i64 {
 
 const MEMBER_COLUMNS: &str = "id, merchant_id, external_id, name, email, is_buyer, is_sub_merchant, member_type, status, doc, created_at, updated_at";
 const POS_COLUMNS: &str = "id, merchant_id, alias, name, status, pos_integrator, currency, order_number, doc, credentials_sealed, commissions, created_at, updated_at";
-pub(crate) const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, checkout_token, product_id, created_at, updated_at";
+pub(crate) const PAYMENT_COLUMNS: &str = "id, merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, captured_minor, refunded_minor, voided, doc, checkout_token, product_id, created_at, updated_at, version";
 const ITEM_COLUMNS: &str = "id, payment_id, name, external_id, price_minor, paid_price_minor, refunded_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at";
 const ATTEMPT_COLUMNS: &str = "id, payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, error_code, error_message, threeds_token, threeds, expires_at, created_at, updated_at";
 const REFUND_COLUMNS: &str = "id, merchant_id, payment_id, refund_type, status, amount_minor, currency, conversation_id, order_id, bank_operation, doc, created_at, updated_at";
@@ -231,6 +238,7 @@ pub(crate) fn payment_from(row: &AnyRow) -> Result<PaymentRow> {
         product_id: row.try_get("product_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -249,7 +257,7 @@ pub(crate) fn item_from(row: &AnyRow) -> Result<PaymentItemRow> {
     })
 }
 
-fn attempt_from(row: &AnyRow) -> Result<AttemptRow> {
+pub(crate) fn attempt_from(row: &AnyRow) -> Result<AttemptRow> {
     Ok(AttemptRow {
         id: row.try_get("id")?,
         payment_id: row.try_get("payment_id")?,
@@ -306,9 +314,21 @@ fn refund_tx_from(row: &AnyRow) -> Result<RefundTransactionRow> {
     })
 }
 
+/// PostgreSQL connections per server. Measured on 2 cores (BENCHMARKS.md): payments are
+/// CPU-bound and 8 or 16 connections beat 32 by 15–30% (fewer backends competing for the
+/// cores), while commit-bound work (wallet transfers from 64 clients) loses ~5% below 16;
+/// `--database-max-connections` moves it.
+pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
+
 impl Store {
     /// Connects to `sqlite://path` (the file is created) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, DEFAULT_PG_CONNECTIONS).await
+    }
+
+    /// [`Store::connect`] with at most `pg_connections` PostgreSQL connections (SQLite
+    /// always has one writer and four readers).
+    pub async fn connect_with(url: &str, pg_connections: u32) -> Result<Store> {
         install_default_drivers();
         if url.starts_with("sqlite:") {
             let url = if url.contains('?') || url.contains(":memory:") {
@@ -338,12 +358,14 @@ impl Store {
             let read = options().max_connections(4).connect(&url).await?;
             Ok(Store {
                 read,
+                group: GroupCommit::start(write.clone()),
                 write,
                 backend: Backend::Sqlite,
+                config: Arc::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
-                .max_connections(32)
+                .max_connections(pg_connections.max(2))
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(url)
                 .await?;
@@ -351,6 +373,8 @@ impl Store {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                config: Arc::default(),
+                group: None,
             })
         } else {
             Err(StoreError::Database(sqlx::Error::Configuration(
@@ -361,6 +385,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQLite: the most payment-path writes one commit has carried since start.
+    pub fn largest_group_commit(&self) -> Option<usize> {
+        self.group.as_ref().map(GroupCommit::largest_batch)
+    }
+
+    /// A write of the payment path: in SQLite's next group commit, else a transaction of
+    /// its own. Either way the caller hears back only after its commit.
+    async fn write_tx<R: Send + 'static>(&self, body: WriteBody<R>) -> Result<R> {
+        match &self.group {
+            Some(group) => group.run(body).await,
+            None => group_commit::run_alone(&self.write, body).await,
+        }
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -570,6 +608,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.config.forget(Some(pos.merchant_id));
         Ok(id)
     }
 
@@ -589,6 +628,7 @@ impl Store {
         .bind(pos.merchant_id)
         .execute(&self.write)
         .await?;
+        self.config.forget(Some(pos.merchant_id));
         if result.rows_affected() == 0 {
             return Err(StoreError::Conflict("pos not found"));
         }
@@ -630,15 +670,24 @@ impl Store {
         rows.iter().map(pos_from).collect()
     }
 
-    /// Every non-deleted POS of the merchant, in routing order.
+    /// Every non-deleted POS of the merchant, in routing order (cached for a moment:
+    /// `config_cache`).
     pub async fn poses(&self, merchant_id: i64) -> Result<Vec<PosRow>> {
+        let (cached, generation) = self.config.poses.get(merchant_id);
+        if let Some(poses) = cached {
+            return Ok(poses);
+        }
         let rows = sqlx::query(&format!(
             "SELECT {POS_COLUMNS} FROM merchant_poses WHERE merchant_id = $1 AND status <> 'DELETED' ORDER BY order_number, id"
         ))
         .bind(merchant_id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(pos_from).collect()
+        let poses = rows.iter().map(pos_from).collect::<Result<Vec<_>>>()?;
+        self.config
+            .poses
+            .fill(merchant_id, generation, poses.clone());
+        Ok(poses)
     }
 
     pub async fn search_poses(
@@ -679,6 +728,7 @@ impl Store {
         .bind(merchant_id)
         .execute(&self.write)
         .await?;
+        self.config.forget(Some(merchant_id));
         if result.rows_affected() == 0 {
             return Err(StoreError::Conflict("pos not found"));
         }
@@ -688,80 +738,23 @@ impl Store {
     // ---- payments --------------------------------------------------------------------
 
     /// Writes a payment, its items and its first attempt (state `sent`) in one transaction,
-    /// before the bank is called. Returns `(payment_id, attempt_id)`.
+    /// before the bank is called. Returns the rows as written, so the payment path can go on
+    /// without reading them back.
     pub async fn insert_payment(
         &self,
         payment: &NewPayment,
         items: &[NewPaymentItem],
         attempt: &NewAttempt,
         check_after: i64,
-    ) -> Result<(i64, i64)> {
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING id",
-        )
-        .bind(payment.merchant_id)
-        .bind(&payment.status)
-        .bind(&payment.phase)
-        .bind(payment.price_minor)
-        .bind(payment.paid_price_minor)
-        .bind(&payment.currency)
-        .bind(payment.installment)
-        .bind(&payment.payment_group)
-        .bind(&payment.payment_source)
-        .bind(payment.conversation_id.as_deref())
-        .bind(payment.external_id.as_deref())
-        .bind(payment.buyer_member_id)
-        .bind(payment.pos_id)
-        .bind(payment.bin_number.as_deref())
-        .bind(payment.last_four.as_deref())
-        .bind(to_json(&payment.doc)?)
-        .bind(payment.created_at)
-        .bind(payment.checkout_token.as_deref())
-        .bind(payment.product_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let payment_id: i64 = row.try_get("id")?;
-        if let Some(product_id) = payment.product_id {
-            // A pay-by-link purchase takes one unit of stock with its payment, atomically;
-            // `update_payment` gives it back if the payment fails.
-            let taken = sqlx::query(
-                "UPDATE products SET sold_count = sold_count + 1, updated_at = $1 WHERE id = $2 AND status = 'ACTIVE' AND (stock IS NULL OR sold_count < stock)",
-            )
-            .bind(payment.created_at)
-            .bind(product_id)
-            .execute(&mut *tx)
-            .await?;
-            if taken.rows_affected() == 0 {
-                return Err(StoreError::Conflict("sold out"));
-            }
-        }
-        for item in items {
-            sqlx::query(
-                "INSERT INTO payment_transactions (payment_id, merchant_id, name, external_id, price_minor, paid_price_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(payment_id)
-            .bind(payment.merchant_id)
-            .bind(item.name.as_deref())
-            .bind(item.external_id.as_deref())
-            .bind(item.price_minor)
-            .bind(item.paid_price_minor)
-            .bind(item.sub_merchant_member_id)
-            .bind(item.sub_merchant_member_price_minor)
-            .bind(payment.created_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let attempt_id = insert_attempt(
-            &mut tx,
-            payment_id,
-            payment.merchant_id,
-            attempt,
-            check_after,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((payment_id, attempt_id))
+    ) -> Result<InsertedPayment> {
+        let (payment, items, attempt) = (payment.clone(), items.to_vec(), attempt.clone());
+        self.write_tx(Box::new(move |tx| {
+            Box::pin(async move {
+                let inserted = insert_payment(tx, &payment, &items, &attempt, check_after).await?;
+                Ok((true, inserted))
+            })
+        }))
+        .await
     }
 
     /// Adds an attempt (post-auth, retry) to an existing payment, state `sent`.
@@ -773,9 +766,10 @@ impl Store {
         check_after: i64,
     ) -> Result<i64> {
         let mut tx = self.write.begin().await?;
-        let id = insert_attempt(&mut tx, payment_id, merchant_id, attempt, check_after).await?;
+        let written =
+            insert_attempt(&mut tx, payment_id, merchant_id, attempt, check_after).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(written.id)
     }
 
     /// Records a bank outcome: moves the attempt out of `sent`/`unknown` and writes the
@@ -789,23 +783,50 @@ impl Store {
         payment: &PaymentRow,
         now: i64,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let result = sqlx::query(
-            "UPDATE payment_attempts SET state = $1, error_code = $2, error_message = $3, next_check_at = NULL, updated_at = $4 WHERE id = $5 AND state IN ('sent', 'unknown')",
-        )
-        .bind(state)
-        .bind(error.map(|e| e.0))
-        .bind(error.map(|e| e.1))
-        .bind(now)
-        .bind(attempt_id)
-        .execute(&mut *tx)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Ok(false);
-        }
-        update_payment(&mut tx, payment, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        let resolved = ResolvedAttempt::new(attempt_id, state, error, now);
+        let payment = payment.clone();
+        self.write_tx(Box::new(move |tx| {
+            Box::pin(async move {
+                if !resolved.write(tx).await? {
+                    return Ok((false, false));
+                }
+                update_payment(tx, &payment, now).await?;
+                Ok((true, true))
+            })
+        }))
+        .await
+    }
+
+    /// [`Store::resolve_attempt`] for a caller that holds the payment as it was at
+    /// `payment.version` (read or written by it): the payment is written only if it is still
+    /// that version, which spares reading it again. `payment` carries the new state and the
+    /// version it was derived from; `previous_status` is that version's status.
+    pub async fn resolve_attempt_from(
+        &self,
+        attempt_id: i64,
+        state: &str,
+        error: Option<(&str, &str)>,
+        payment: &PaymentRow,
+        previous_status: &str,
+        now: i64,
+    ) -> Result<Resolution> {
+        let resolved = ResolvedAttempt::new(attempt_id, state, error, now);
+        let payment = payment.clone();
+        let previous_status = previous_status.to_owned();
+        self.write_tx(Box::new(move |tx| {
+            Box::pin(async move {
+                if !resolved.write(tx).await? {
+                    return Ok((false, Resolution::AlreadyResolved));
+                }
+                let version = Some(payment.version);
+                if !write_payment(tx, &payment, Some(&previous_status), version, now).await? {
+                    // Undone: the attempt goes back to unresolved.
+                    return Ok((false, Resolution::PaymentChanged));
+                }
+                Ok((true, Resolution::Applied))
+            })
+        }))
+        .await
     }
 
     /// Marks an attempt `unknown` (timeout, broken connection) and schedules its inquiry.
@@ -1101,7 +1122,7 @@ impl Store {
             }
             let is_void = refund.bank_operation == "void";
             sqlx::query(
-                "UPDATE payments SET refunded_minor = refunded_minor - $1, voided = CASE WHEN $2 = 1 THEN 0 ELSE voided END, updated_at = $3 WHERE id = $4",
+                "UPDATE payments SET refunded_minor = refunded_minor - $1, voided = CASE WHEN $2 = 1 THEN 0 ELSE voided END, updated_at = $3, version = version + 1 WHERE id = $4",
             )
             .bind(released)
             .bind(i64::from(is_void))
@@ -1301,16 +1322,123 @@ impl Store {
     }
 }
 
+async fn insert_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    payment: &NewPayment,
+    items: &[NewPaymentItem],
+    attempt: &NewAttempt,
+    check_after: i64,
+) -> Result<InsertedPayment> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING {PAYMENT_COLUMNS}"
+    ))
+    .bind(payment.merchant_id)
+    .bind(&payment.status)
+    .bind(&payment.phase)
+    .bind(payment.price_minor)
+    .bind(payment.paid_price_minor)
+    .bind(&payment.currency)
+    .bind(payment.installment)
+    .bind(&payment.payment_group)
+    .bind(&payment.payment_source)
+    .bind(payment.conversation_id.as_deref())
+    .bind(payment.external_id.as_deref())
+    .bind(payment.buyer_member_id)
+    .bind(payment.pos_id)
+    .bind(payment.bin_number.as_deref())
+    .bind(payment.last_four.as_deref())
+    .bind(to_json(&payment.doc)?)
+    .bind(payment.created_at)
+    .bind(payment.checkout_token.as_deref())
+    .bind(payment.product_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let written = payment_from(&row)?;
+    let payment_id = written.id;
+    if let Some(product_id) = payment.product_id {
+        // A pay-by-link purchase takes one unit of stock with its payment, atomically;
+        // `update_payment` gives it back if the payment fails.
+        let taken = sqlx::query(
+            "UPDATE products SET sold_count = sold_count + 1, updated_at = $1 WHERE id = $2 AND status = 'ACTIVE' AND (stock IS NULL OR sold_count < stock)",
+        )
+        .bind(payment.created_at)
+        .bind(product_id)
+        .execute(&mut **tx)
+        .await?;
+        if taken.rows_affected() == 0 {
+            return Err(StoreError::Conflict("sold out"));
+        }
+    }
+    let mut written_items = Vec::with_capacity(items.len());
+    for item in items {
+        let row = sqlx::query(&format!(
+            "INSERT INTO payment_transactions (payment_id, merchant_id, name, external_id, price_minor, paid_price_minor, sub_merchant_member_id, sub_merchant_member_price_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ITEM_COLUMNS}"
+        ))
+        .bind(payment_id)
+        .bind(payment.merchant_id)
+        .bind(item.name.as_deref())
+        .bind(item.external_id.as_deref())
+        .bind(item.price_minor)
+        .bind(item.paid_price_minor)
+        .bind(item.sub_merchant_member_id)
+        .bind(item.sub_merchant_member_price_minor)
+        .bind(payment.created_at)
+        .fetch_one(&mut **tx)
+        .await?;
+        written_items.push(item_from(&row)?);
+    }
+    let attempt = insert_attempt(tx, payment_id, payment.merchant_id, attempt, check_after).await?;
+    Ok(InsertedPayment {
+        payment: written,
+        items: written_items,
+        attempt,
+    })
+}
+
+/// An attempt's move out of `sent`/`unknown`, owned so that it can wait for a group commit.
+struct ResolvedAttempt {
+    id: i64,
+    state: String,
+    error: Option<(String, String)>,
+    now: i64,
+}
+
+impl ResolvedAttempt {
+    fn new(id: i64, state: &str, error: Option<(&str, &str)>, now: i64) -> ResolvedAttempt {
+        ResolvedAttempt {
+            id,
+            state: state.to_owned(),
+            error: error.map(|(code, message)| (code.to_owned(), message.to_owned())),
+            now,
+        }
+    }
+
+    /// `false` when someone else resolved the attempt first.
+    async fn write(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE payment_attempts SET state = $1, error_code = $2, error_message = $3, next_check_at = NULL, updated_at = $4 WHERE id = $5 AND state IN ('sent', 'unknown')",
+        )
+        .bind(&self.state)
+        .bind(self.error.as_ref().map(|e| e.0.as_str()))
+        .bind(self.error.as_ref().map(|e| e.1.as_str()))
+        .bind(self.now)
+        .bind(self.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
 async fn insert_attempt(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     payment_id: i64,
     merchant_id: i64,
     attempt: &NewAttempt,
     check_after: i64,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at, threeds_token, threeds, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING id",
-    )
+) -> Result<AttemptRow> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at, threeds_token, threeds, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING {ATTEMPT_COLUMNS}"
+    ))
     .bind(payment_id)
     .bind(merchant_id)
     .bind(attempt.pos_id)
@@ -1327,7 +1455,7 @@ async fn insert_attempt(
     .fetch_one(&mut **tx)
     .await;
     match row {
-        Ok(row) => Ok(row.try_get("id")?),
+        Ok(row) => attempt_from(&row),
         Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("order id")),
         Err(e) => Err(e.into()),
     }
@@ -1344,7 +1472,42 @@ async fn update_payment(
         .await?
         .map(|row| row.try_get("status"))
         .transpose()?;
-    if previous.as_deref() != Some(payment.status.as_str()) {
+    write_payment(tx, payment, previous.as_deref(), None, now).await?;
+    Ok(())
+}
+
+/// Writes a payment's new state, with the webhook events and side effects its status change
+/// brings, given its `previous` status. With `expected_version`, only if the stored row is
+/// still that version: returns `false` (having written nothing the caller should keep; it
+/// rolls back) when someone else changed the payment meanwhile.
+async fn write_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    payment: &PaymentRow,
+    previous: Option<&str>,
+    expected_version: Option<i64>,
+    now: i64,
+) -> Result<bool> {
+    if let Some(version) = expected_version {
+        // First, so that a stale row stops here before any side effect is written.
+        let result = sqlx::query(
+            "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7, version = version + 1 WHERE id = $8 AND version = $9",
+        )
+        .bind(&payment.status)
+        .bind(&payment.phase)
+        .bind(payment.paid_price_minor)
+        .bind(payment.captured_minor)
+        .bind(payment.pos_id)
+        .bind(to_json(&payment.doc)?)
+        .bind(now)
+        .bind(payment.id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+    }
+    if previous != Some(payment.status.as_str()) {
         // The merchant hears of the change in the same transaction that makes it.
         let event = match payment.status.as_str() {
             "CALLBACK_THREEDS" => Some(("THREEDS_VERIFY", "SUCCESS", payment.id.to_string())),
@@ -1355,7 +1518,7 @@ async fn update_payment(
                     }
                     // Straight from the 3D gate to an outcome (the 3D Pay and hosted
                     // models, where the bank authorises in the callback): one event.
-                    _ if previous.as_deref() == Some("INIT_THREEDS") => (
+                    _ if previous == Some("INIT_THREEDS") => (
                         "API_VERIFY_AND_AUTH",
                         payment.status.as_str(),
                         payment.id.to_string(),
@@ -1376,16 +1539,21 @@ async fn update_payment(
                 .await?;
         }
     }
-    if payment.status == "FAILURE" {
+    if payment.status == "FAILURE" && previous != Some("FAILURE") {
         // The payment failed now: give back the product unit it took (once: only if it
-        // was not failed already).
-        sqlx::query(
-            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2 AND status <> 'FAILURE')",
-        )
-        .bind(now)
-        .bind(payment.id)
-        .execute(&mut **tx)
-        .await?;
+        // was not failed already). With a version check the payment row is already written
+        // (and proved to come from `previous`); otherwise it is written below, and the
+        // stored status is the guard.
+        let sql = if expected_version.is_some() {
+            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2)"
+        } else {
+            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2 AND status <> 'FAILURE')"
+        };
+        sqlx::query(sql)
+            .bind(now)
+            .bind(payment.id)
+            .execute(&mut **tx)
+            .await?;
     }
     if payment.status == "FAILURE"
         && let Some(token) = &payment.checkout_token
@@ -1412,20 +1580,22 @@ async fn update_payment(
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query(
-        "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7 WHERE id = $8",
-    )
-    .bind(&payment.status)
-    .bind(&payment.phase)
-    .bind(payment.paid_price_minor)
-    .bind(payment.captured_minor)
-    .bind(payment.pos_id)
-    .bind(to_json(&payment.doc)?)
-    .bind(now)
-    .bind(payment.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    if expected_version.is_none() {
+        sqlx::query(
+            "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7, version = version + 1 WHERE id = $8",
+        )
+        .bind(&payment.status)
+        .bind(&payment.phase)
+        .bind(payment.paid_price_minor)
+        .bind(payment.captured_minor)
+        .bind(payment.pos_id)
+        .bind(to_json(&payment.doc)?)
+        .bind(now)
+        .bind(payment.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
 }
 
 const CHECKOUT_COLUMNS: &str = "token, merchant_id, status, product_id, payment_id, doc, expires_at, created_at, updated_at, merchant_webhook_url";
@@ -1712,13 +1882,23 @@ impl Store {
 
 /// Routing settings.
 impl Store {
+    /// The merchant's routing settings (cached for a moment: `config_cache`).
     pub async fn routing_settings(&self, merchant_id: i64) -> Result<Option<serde_json::Value>> {
+        let (cached, generation) = self.config.routing.get(merchant_id);
+        if let Some(doc) = cached {
+            return Ok(doc);
+        }
         let row = sqlx::query("SELECT doc FROM routing_settings WHERE merchant_id = $1")
             .bind(merchant_id)
             .fetch_optional(&self.read)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>("doc")?))
-            .transpose()
+        let doc = row
+            .map(|r| from_json(&r.try_get::<String, _>("doc")?))
+            .transpose()?;
+        self.config
+            .routing
+            .fill(merchant_id, generation, doc.clone());
+        Ok(doc)
     }
 
     pub async fn put_routing_settings(
@@ -1735,6 +1915,7 @@ impl Store {
         .bind(now)
         .execute(&self.write)
         .await?;
+        self.config.forget(Some(merchant_id));
         Ok(())
     }
 }
@@ -2098,6 +2279,9 @@ impl Store {
             .execute(&self.write)
             .await?
         };
+        if v.table == "merchant_poses" {
+            self.config.forget(None);
+        }
         Ok(result.rows_affected() == 1)
     }
 }
@@ -2128,7 +2312,7 @@ pub(crate) async fn insert_refund_in(
         "AND voided = 0"
     };
     let reserved = sqlx::query(&format!(
-        "UPDATE payments SET refunded_minor = refunded_minor + $1, voided = $2, updated_at = $3 WHERE id = $4 AND merchant_id = $5 AND refunded_minor + $1 <= captured_minor {guard}"
+        "UPDATE payments SET refunded_minor = refunded_minor + $1, voided = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND merchant_id = $5 AND refunded_minor + $1 <= captured_minor {guard}"
     ))
     .bind(total)
     .bind(i64::from(r.is_void))

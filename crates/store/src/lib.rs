@@ -11,13 +11,15 @@
 //!
 //! Principal types: [`Store`], the row types in [`rows`], [`StoreError`].
 
+mod config_cache;
 mod db;
+mod group_commit;
 pub mod panel;
 pub mod rows;
 mod wallet;
 pub mod webhooks;
 
-pub use db::{Backend, IdempotencyBegin, SealedValue, Store};
+pub use db::{Backend, DEFAULT_PG_CONNECTIONS, IdempotencyBegin, SealedValue, Store};
 pub use wallet::{
     AccountRow, BalanceChange, LEDGER_BALANCE_MAX, LedgerBatch, LedgerDump, NewAccount,
     NewTransfer, Posting, PostingOutcome, TransferRow, WalletTransactionFilter, WithdrawFilter,

@@ -175,6 +175,27 @@ pub struct PaymentRow {
     pub product_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every write: lets a writer that holds the row skip reading it again.
+    pub version: i64,
+}
+
+/// A payment as [`crate::Store::insert_payment`] wrote it, with its items and first attempt.
+#[derive(Debug, Clone)]
+pub struct InsertedPayment {
+    pub payment: PaymentRow,
+    pub items: Vec<PaymentItemRow>,
+    pub attempt: AttemptRow,
+}
+
+/// What [`crate::Store::resolve_attempt_from`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The attempt and the payment were written, in one transaction.
+    Applied,
+    /// Someone else resolved the attempt first; nothing was written.
+    AlreadyResolved,
+    /// The payment changed since the caller's copy; nothing was written (read it again).
+    PaymentChanged,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

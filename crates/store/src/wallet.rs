@@ -1077,7 +1077,7 @@ impl Store {
     ) -> Result<PostingOutcome> {
         let mut tx = self.write.begin().await?;
         let updated = sqlx::query(
-            "UPDATE payments SET doc = $1 WHERE id = $2 AND merchant_id = $3 AND status IN ('INIT_THREEDS', 'WAITING')",
+            "UPDATE payments SET doc = $1, version = version + 1 WHERE id = $2 AND merchant_id = $3 AND status IN ('INIT_THREEDS', 'WAITING')",
         )
         .bind(to_json(doc)?)
         .bind(payment_id)

@@ -156,3 +156,96 @@ async fn passive_pos_is_skipped_and_bin_lookup_answers() {
     assert_eq!(bin["data"]["cardBrand"], "Bonus");
     assert_eq!(bin["data"]["bankCode"], 62);
 }
+
+/// The payment path answers from the rows it wrote instead of reading them back: the answer
+/// must be exactly what a read returns afterwards, field for field.
+#[tokio::test]
+async fn the_answer_to_a_payment_is_what_reading_it_returns() {
+    let app = TestApp::spawn().await;
+    for phase in ["AUTH", "PRE_AUTH"] {
+        let mut body = payment_body(GOOD_CARD);
+        body["paymentPhase"] = json!(phase);
+        body["installment"] = json!(1);
+        let (status, created) = app.pay(&body).await;
+        assert_eq!(status, 200, "{created}");
+        let id = &created["data"]["id"];
+        let (status, read) = app
+            .call("GET", &format!("/payment/v1/card-payments/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(created["data"], read["data"], "{phase}");
+        let (_, reported) = app
+            .call("GET", &format!("/payment-reporting/v1/payments/{id}"), None)
+            .await;
+        assert_eq!(reported["data"]["paymentStatus"], "SUCCESS");
+    }
+}
+
+/// The outcome is written from the caller's copy only if the payment is still that version;
+/// otherwise nothing is written (the attempt stays unresolved) and the caller reads again.
+#[tokio::test]
+async fn an_outcome_from_a_stale_copy_of_the_payment_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let (status, created) = app.pay(&payment_body(GOOD_CARD)).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"].as_i64().unwrap();
+    let store = app.engine.store();
+    let merchant = app.merchant.merchant_id;
+    let before = store.payment(merchant, id).await.unwrap().unwrap();
+    let attempt = store.attempts_of_payment(id).await.unwrap()[0].clone();
+    // A fresh unresolved attempt on the same payment, as a retry would add.
+    let retry = store
+        .insert_attempt(
+            id,
+            merchant,
+            &store::rows::NewAttempt::direct(attempt.pos_id, "STALE-COPY-1".into(), "sale", 100, 1),
+            i64::MAX,
+        )
+        .await
+        .unwrap();
+    // Someone else writes the payment: its version moves on.
+    store.update_payment(&before, 2).await.unwrap();
+    let mut stale = before.clone();
+    stale.status = "FAILURE".into();
+    let resolution = store
+        .resolve_attempt_from(retry, "declined", Some(("05", "no")), &stale, "SUCCESS", 3)
+        .await
+        .unwrap();
+    assert_eq!(resolution, store::rows::Resolution::PaymentChanged);
+    let after = store.payment(merchant, id).await.unwrap().unwrap();
+    assert_eq!(after.status, "SUCCESS");
+    assert_eq!(after.version, before.version + 1);
+    let attempts = store.attempts_of_payment(id).await.unwrap();
+    assert_eq!(attempts[1].state, "sent", "the attempt stays unresolved");
+
+    // From the current version it is written, once.
+    let mut current = after.clone();
+    current.doc.retry_count = 1;
+    let resolution = store
+        .resolve_attempt_from(
+            retry,
+            "declined",
+            Some(("05", "no")),
+            &current,
+            "SUCCESS",
+            4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolution, store::rows::Resolution::Applied);
+    let resolution = store
+        .resolve_attempt_from(
+            retry,
+            "declined",
+            Some(("05", "no")),
+            &current,
+            "SUCCESS",
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolution, store::rows::Resolution::AlreadyResolved);
+    let after = store.payment(merchant, id).await.unwrap().unwrap();
+    assert_eq!(after.doc.retry_count, 1);
+    assert_eq!(after.version, current.version + 1);
+}

@@ -1,0 +1,4 @@
+-- A row version for payments: every write bumps it, so the payment path can write the
+-- outcome from the row it already holds ("only if nothing changed since") instead of
+-- reading the row again.
+ALTER TABLE payments ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
