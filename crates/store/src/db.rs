@@ -394,7 +394,7 @@ impl Store {
 
     /// A write of the payment path: in SQLite's next group commit, else a transaction of
     /// its own. Either way the caller hears back only after its commit.
-    async fn write_tx<R: Send + 'static>(&self, body: WriteBody<R>) -> Result<R> {
+    pub(crate) async fn write_tx<R: Send + 'static>(&self, body: WriteBody<R>) -> Result<R> {
         match &self.group {
             Some(group) => group.run(body).await,
             None => group_commit::run_alone(&self.write, body).await,

@@ -9,6 +9,8 @@
 //! before the commit that makes it durable, and a write that fails or asks to be undone
 //! rolls back to its savepoint without touching its neighbours.
 //!
+//! Standalone wallet postings (`Store::post_transfer`) share the same commits.
+//!
 //! PostgreSQL groups the log flushes of concurrent commits itself; there the same writes
 //! run as plain transactions (see `Store::write_tx`).
 
