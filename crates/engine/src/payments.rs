@@ -911,8 +911,9 @@ impl Engine {
 
     /// [`Engine::apply_outcome`] from the payment as the caller holds it (`known`), written
     /// only if the stored row is still that version; otherwise, or without `known`, from the
-    /// payment read again. Returns the payment and the attempt as written, when this call
-    /// applied the outcome.
+    /// payment read again. Returns the payment and the attempt as written when this call
+    /// applied the outcome from `known`; `None` otherwise (someone else wrote the payment
+    /// meanwhile: only a read tells what it looks like now).
     pub(crate) async fn apply_outcome_from(
         &self,
         attempt: &AttemptRow,
@@ -935,7 +936,7 @@ impl Engine {
                 .apply_outcome_to(attempt, &outcome, settle_payment, payment, guarded)
                 .await?
             {
-                Some(written) => return Ok(written),
+                Some(written) => return Ok(written.filter(|_| guarded)),
                 // The payment changed since the caller's copy: apply to a fresh read.
                 None => continue,
             }

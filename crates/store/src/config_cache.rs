@@ -21,6 +21,8 @@ use crate::rows::PosRow;
 
 /// How long another node may keep serving a POS change it has not seen.
 pub(crate) const TTL: Duration = Duration::from_secs(1);
+/// Expired entries are dropped when the map grows past this many merchants.
+const PRUNE_ABOVE: usize = 1_024;
 
 #[derive(Clone)]
 struct Entry<T> {
@@ -65,6 +67,10 @@ impl<T: Clone> PerMerchant<T> {
         // Checked under the lock that `forget` also takes, so a write cannot slip between.
         if self.generation.load(Ordering::Acquire) != generation {
             return;
+        }
+        if entries.len() >= PRUNE_ABOVE {
+            // Merchants that stopped paying leave nothing behind.
+            entries.retain(|_, e| e.read_at.elapsed() < TTL);
         }
         entries.insert(
             merchant_id,

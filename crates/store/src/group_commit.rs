@@ -98,10 +98,12 @@ impl GroupCommit {
                     keep: matches!(result, Ok((true, _))),
                     answer: Box::new(move |committed| {
                         let outcome = match (result, committed) {
-                            // Undone writes stand whatever became of the commit.
-                            (Ok((false, r)), _) | (Ok((true, r)), Ok(())) => Ok(r),
-                            (Ok((true, _)), Err(reason)) => Err(commit_failed(reason)),
-                            (Err(e), _) => Err(e),
+                            (Ok((_, r)), Ok(())) => Ok(r),
+                            (Err(e), Ok(())) => Err(e),
+                            // Without the commit, even an undone write's answer or a refusal
+                            // may rest on a neighbour's write that never landed (a transfer
+                            // "already applied", an order id "already used"): all fail.
+                            (_, Err(reason)) => Err(commit_failed(reason)),
                         };
                         // The caller may have gone (request cancelled); the write stands.
                         let _ = reply.send(outcome);
