@@ -111,14 +111,11 @@ impl Engine {
                 self.store
                     .activate_pending_card(payment.merchant_id, &token, now)
                     .await?;
-                let mut fresh = self
-                    .store
-                    .payment_fresh(payment.merchant_id, payment.id)
-                    .await?
-                    .ok_or(EngineError::NotFound("payment"))?;
-                fresh.doc.card_user_key = Some(user_key);
-                fresh.doc.card_token = Some(token);
-                self.store.update_payment(&fresh, now).await?;
+                self.change_payment(payment.merchant_id, payment.id, |fresh| {
+                    fresh.doc.card_user_key = Some(user_key.clone());
+                    fresh.doc.card_token = Some(token.clone());
+                })
+                .await?;
             }
             "FAILURE" => {
                 self.store

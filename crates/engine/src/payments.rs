@@ -118,6 +118,16 @@ pub struct PaymentView {
     pub attempts: Vec<AttemptRow>,
 }
 
+/// How often a payment write that lost a race with another writer reads and tries again
+/// before giving up (each loss means the other writer made progress).
+const PAYMENT_WRITE_TRIES: usize = 64;
+
+fn payment_kept_changing(payment_id: i64) -> EngineError {
+    EngineError::Internal(format!(
+        "payment {payment_id} kept changing while it was being written; try again"
+    ))
+}
+
 /// Splits `paid` over items in proportion to their prices, exactly: each item gets the
 /// floor of its share and the last item the remainder, so the parts always sum to `paid`.
 pub fn split_paid_price(paid: i64, prices: &[i64]) -> Vec<i64> {
@@ -825,18 +835,45 @@ impl Engine {
             _ => None,
         };
         if let Some((user_key, token, paid_with_stored)) = stored {
+            self.change_payment(merchant_id, payment_id, |payment| {
+                payment.doc.card_user_key = Some(user_key.clone());
+                payment.doc.card_token = Some(token.clone());
+                payment.doc.paid_with_stored_card = paid_with_stored;
+            })
+            .await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Changes a payment as read now and writes it only if nobody wrote it meanwhile (its
+    /// `version`); otherwise reads it again and retries. Returns the payment as written.
+    pub async fn change_payment(
+        &self,
+        merchant_id: i64,
+        payment_id: i64,
+        change: impl Fn(&mut PaymentRow),
+    ) -> Result<PaymentRow> {
+        for _ in 0..PAYMENT_WRITE_TRIES {
             let mut payment = self
                 .store
                 .payment_fresh(merchant_id, payment_id)
                 .await?
                 .ok_or(EngineError::NotFound("payment"))?;
-            payment.doc.card_user_key = Some(user_key);
-            payment.doc.card_token = Some(token);
-            payment.doc.paid_with_stored_card = paid_with_stored;
-            self.store.update_payment(&payment, self.now_ms()).await?;
-            return Ok(true);
+            let previous_status = payment.status.clone();
+            change(&mut payment);
+            let now = self.now_ms();
+            if self
+                .store
+                .update_payment_from(&payment, &previous_status, now)
+                .await?
+            {
+                payment.version += 1;
+                payment.updated_at = now;
+                return Ok(payment);
+            }
         }
-        Ok(false)
+        Err(payment_kept_changing(payment_id))
     }
 
     /// Points a payment at the POS of its next attempt (retry), with that POS's cost.
@@ -846,28 +883,23 @@ impl Engine {
         payment_id: i64,
         routed: &RoutedPos,
     ) -> Result<()> {
-        let mut payment = self
-            .store
-            .payment_fresh(merchant_id, payment_id)
-            .await?
-            .ok_or(EngineError::NotFound("payment"))?;
-        set_pos(&mut payment, routed);
-        payment.doc.retry_count += 1;
-        self.store.update_payment(&payment, self.now_ms()).await?;
+        self.change_payment(merchant_id, payment_id, |payment| {
+            set_pos(payment, routed);
+            payment.doc.retry_count += 1;
+        })
+        .await?;
         Ok(())
     }
 
     /// Fails a payment whose last attempt was already resolved (retry stopped).
     async fn fail_payment(&self, attempt: &AttemptRow, decline: &Decline) -> Result<()> {
-        let mut payment = self
-            .store
-            .payment_fresh(attempt.merchant_id, attempt.payment_id)
-            .await?
-            .ok_or(EngineError::NotFound("payment"))?;
-        payment.status = PaymentStatus::Failure.as_str().to_owned();
-        payment.doc.error = Some(error_doc(decline, false));
-        payment.doc.order_id = Some(attempt.order_id.clone());
-        self.store.update_payment(&payment, self.now_ms()).await?;
+        let payment = self
+            .change_payment(attempt.merchant_id, attempt.payment_id, |payment| {
+                payment.status = PaymentStatus::Failure.as_str().to_owned();
+                payment.doc.error = Some(error_doc(decline, false));
+                payment.doc.order_id = Some(attempt.order_id.clone());
+            })
+            .await?;
         if payment.doc.payment_type != PAYMENT_TYPE_CARD {
             self.follow_payment_hold(attempt.merchant_id, attempt.payment_id)
                 .await;
@@ -922,8 +954,8 @@ impl Engine {
         known: Option<&PaymentRow>,
     ) -> Result<Option<(PaymentRow, AttemptRow)>> {
         let mut known = known.cloned();
-        loop {
-            let guarded = known.is_some();
+        let from_known = known.is_some();
+        for round in 0..PAYMENT_WRITE_TRIES {
             let payment = match known.take() {
                 Some(payment) => payment,
                 None => self
@@ -932,26 +964,25 @@ impl Engine {
                     .await?
                     .ok_or(EngineError::NotFound("payment"))?,
             };
-            match self
-                .apply_outcome_to(attempt, &outcome, settle_payment, payment, guarded)
+            // `None`: the payment changed since it was read; apply to a fresh read.
+            if let Some(written) = self
+                .apply_outcome_to(attempt, &outcome, settle_payment, payment)
                 .await?
             {
-                Some(written) => return Ok(written.filter(|_| guarded)),
-                // The payment changed since the caller's copy: apply to a fresh read.
-                None => continue,
+                return Ok(written.filter(|_| from_known && round == 0));
             }
         }
+        Err(payment_kept_changing(attempt.payment_id))
     }
 
-    /// One try of [`Engine::apply_outcome_from`]: `None` when `guarded` and the payment's
-    /// version moved on.
+    /// One try of [`Engine::apply_outcome_from`] on `payment` as read: `None` when its
+    /// version moved on meanwhile (nothing written).
     async fn apply_outcome_to(
         &self,
         attempt: &AttemptRow,
         outcome: &Outcome,
         settle_payment: bool,
         mut payment: PaymentRow,
-        guarded: bool,
     ) -> Result<Option<Option<(PaymentRow, AttemptRow)>>> {
         let previous_status = payment.status.clone();
         let now = self.now_ms();
@@ -1006,20 +1037,14 @@ impl Engine {
                 )
             }
         };
-        let applied = if guarded {
-            match self
-                .store
-                .resolve_attempt_from(attempt.id, state, error, &payment, &previous_status, now)
-                .await?
-            {
-                Resolution::Applied => true,
-                Resolution::AlreadyResolved => false,
-                Resolution::PaymentChanged => return Ok(None),
-            }
-        } else {
-            self.store
-                .resolve_attempt(attempt.id, state, error, &payment, now)
-                .await?
+        let applied = match self
+            .store
+            .resolve_attempt_from(attempt.id, state, error, &payment, &previous_status, now)
+            .await?
+        {
+            Resolution::Applied => true,
+            Resolution::AlreadyResolved => false,
+            Resolution::PaymentChanged => return Ok(None),
         };
         if applied && state == attempt_state::APPROVED && attempt.operation == OPERATION_CAPTURE {
             // A smaller capture than authorised: the items share what was captured.

@@ -954,34 +954,11 @@ impl Store {
     }
 
     /// Records a bank outcome: moves the attempt out of `sent`/`unknown` and writes the
-    /// payment, in one transaction. Returns `false` (and changes nothing) if the attempt was
-    /// already resolved by someone else, so an outcome is applied exactly once.
-    pub async fn resolve_attempt(
-        &self,
-        attempt_id: i64,
-        state: &str,
-        error: Option<(&str, &str)>,
-        payment: &PaymentRow,
-        now: i64,
-    ) -> Result<bool> {
-        let resolved = ResolvedAttempt::new(attempt_id, state, error, now);
-        let payment = payment.clone();
-        self.write_tx(Box::new(move |tx| {
-            Box::pin(async move {
-                if !resolved.write(tx).await? {
-                    return Ok((false, false));
-                }
-                update_payment(tx, &payment, now).await?;
-                Ok((true, true))
-            })
-        }))
-        .await
-    }
-
-    /// [`Store::resolve_attempt`] for a caller that holds the payment as it was at
-    /// `payment.version` (read or written by it): the payment is written only if it is still
-    /// that version, which spares reading it again. `payment` carries the new state and the
-    /// version it was derived from; `previous_status` is that version's status.
+    /// payment, in one transaction, exactly once: [`Resolution::AlreadyResolved`] (nothing
+    /// written) if someone else resolved the attempt first. `payment` carries the new state
+    /// and the `version` it was derived from (read or written by the caller), and is written
+    /// only if the stored row is still that version, else [`Resolution::PaymentChanged`]
+    /// (nothing written: read it again); `previous_status` is that version's status.
     pub async fn resolve_attempt_from(
         &self,
         attempt_id: i64,
@@ -1109,6 +1086,30 @@ impl Store {
         Ok(payment.filter(|p| p.merchant_id == merchant_id))
     }
 
+    /// Writes `payment` if the stored row is still `payment.version` (the one it was read
+    /// at, whose status was `previous_status`); `false` (nothing written) if someone else
+    /// wrote it meanwhile.
+    pub async fn update_payment_from(
+        &self,
+        payment: &PaymentRow,
+        previous_status: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let payment = payment.clone();
+        let previous_status = previous_status.to_owned();
+        self.write_tx(Box::new(move |tx| {
+            Box::pin(async move {
+                let version = Some(payment.version);
+                let written =
+                    write_payment(tx, &payment, Some(&previous_status), version, now).await?;
+                Ok((written, written))
+            })
+        }))
+        .await
+    }
+
+    /// Writes `payment` whatever happened to the row since it was read (last writer wins).
+    /// The payment path uses [`Store::update_payment_from`]; this one is for tools and tests.
     pub async fn update_payment(&self, payment: &PaymentRow, now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
         update_payment(&mut tx, payment, now).await?;

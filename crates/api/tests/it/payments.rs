@@ -249,3 +249,36 @@ async fn an_outcome_from_a_stale_copy_of_the_payment_writes_nothing() {
     assert_eq!(after.doc.retry_count, 1);
     assert_eq!(after.version, current.version + 1);
 }
+
+/// Read-modify-write of a payment never loses a concurrent writer's change: each write is
+/// checked against the version it read, and a loser reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_to_one_payment_are_all_kept() {
+    let app = TestApp::spawn().await;
+    let (status, created) = app.pay(&payment_body(GOOD_CARD)).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"].as_i64().unwrap();
+    let merchant = app.merchant.merchant_id;
+    let writers: Vec<_> = (0..24)
+        .map(|_| {
+            let engine = app.engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .change_payment(merchant, id, |p| p.doc.retry_count += 1)
+                    .await
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let after = app
+        .engine
+        .store()
+        .payment(merchant, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.doc.retry_count, 24, "every change is kept");
+    assert_eq!(after.status, "SUCCESS");
+}
