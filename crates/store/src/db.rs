@@ -803,33 +803,13 @@ impl Store {
             "(SELECT string_agg(CAST(id AS TEXT), ',' ORDER BY id) FROM i)"
         };
         let sql = format!(
-            "WITH p AS (INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING id){items_cte}, \
+            "WITH p AS (INSERT INTO payments ({NEW_PAYMENT_COLUMNS}) VALUES ({NEW_PAYMENT_VALUES}) RETURNING id){items_cte}, \
              a AS (INSERT INTO payment_attempts (payment_id, merchant_id, pos_id, order_id, operation, amount_minor, state, next_check_at, created_at, updated_at, threeds_token, threeds, expires_at) \
              SELECT p.id, $1, $20, $21, $22, $23, $24, $25, $26, $26, $27, $28, $29 FROM p RETURNING id) \
              SELECT (SELECT id FROM p) AS payment_id, (SELECT id FROM a) AS attempt_id, {item_ids} AS item_ids"
         );
         let check_at = (attempt.state == attempt_state::SENT).then_some(check_after);
-        let mut query = sqlx::query(&sql)
-            .bind(payment.merchant_id)
-            .bind(&payment.status)
-            .bind(&payment.phase)
-            .bind(payment.price_minor)
-            .bind(payment.paid_price_minor)
-            .bind(&payment.currency)
-            .bind(payment.installment)
-            .bind(&payment.payment_group)
-            .bind(&payment.payment_source)
-            .bind(payment.conversation_id.as_deref())
-            .bind(payment.external_id.as_deref())
-            .bind(payment.buyer_member_id)
-            .bind(payment.pos_id)
-            .bind(payment.bin_number.as_deref())
-            .bind(payment.last_four.as_deref())
-            .bind(to_json(&payment.doc)?)
-            .bind(payment.created_at)
-            .bind(payment.checkout_token.as_deref())
-            .bind(payment.product_id)
+        let mut query = bind_new_payment(sqlx::query(&sql), payment)?
             .bind(attempt.pos_id)
             .bind(&attempt.order_id)
             .bind(&attempt.operation)
@@ -1511,30 +1491,12 @@ async fn insert_payment(
     attempt: &NewAttempt,
     check_after: i64,
 ) -> Result<InsertedPayment> {
-    let row = sqlx::query(&format!(
-        "INSERT INTO payments (merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING {PAYMENT_COLUMNS}"
-    ))
-    .bind(payment.merchant_id)
-    .bind(&payment.status)
-    .bind(&payment.phase)
-    .bind(payment.price_minor)
-    .bind(payment.paid_price_minor)
-    .bind(&payment.currency)
-    .bind(payment.installment)
-    .bind(&payment.payment_group)
-    .bind(&payment.payment_source)
-    .bind(payment.conversation_id.as_deref())
-    .bind(payment.external_id.as_deref())
-    .bind(payment.buyer_member_id)
-    .bind(payment.pos_id)
-    .bind(payment.bin_number.as_deref())
-    .bind(payment.last_four.as_deref())
-    .bind(to_json(&payment.doc)?)
-    .bind(payment.created_at)
-    .bind(payment.checkout_token.as_deref())
-    .bind(payment.product_id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let sql = format!(
+        "INSERT INTO payments ({NEW_PAYMENT_COLUMNS}) VALUES ({NEW_PAYMENT_VALUES}) RETURNING {PAYMENT_COLUMNS}"
+    );
+    let row = bind_new_payment(sqlx::query(&sql), payment)?
+        .fetch_one(&mut **tx)
+        .await?;
     let written = payment_from(&row)?;
     let payment_id = written.id;
     if let Some(product_id) = payment.product_id {
@@ -1611,6 +1573,37 @@ impl ResolvedAttempt {
     }
 }
 
+/// The columns a new payment writes, and their placeholders (`$1`–`$19`, as
+/// [`bind_new_payment`] binds them).
+const NEW_PAYMENT_COLUMNS: &str = "merchant_id, status, phase, price_minor, paid_price_minor, currency, installment, payment_group, payment_source, conversation_id, external_id, buyer_member_id, pos_id, bin_number, last_four, doc, created_at, updated_at, checkout_token, product_id";
+const NEW_PAYMENT_VALUES: &str =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_new_payment<'q>(query: AnyQuery<'q>, payment: &'q NewPayment) -> Result<AnyQuery<'q>> {
+    Ok(query
+        .bind(payment.merchant_id)
+        .bind(&payment.status)
+        .bind(&payment.phase)
+        .bind(payment.price_minor)
+        .bind(payment.paid_price_minor)
+        .bind(&payment.currency)
+        .bind(payment.installment)
+        .bind(&payment.payment_group)
+        .bind(&payment.payment_source)
+        .bind(payment.conversation_id.as_deref())
+        .bind(payment.external_id.as_deref())
+        .bind(payment.buyer_member_id)
+        .bind(payment.pos_id)
+        .bind(payment.bin_number.as_deref())
+        .bind(payment.last_four.as_deref())
+        .bind(to_json(&payment.doc)?)
+        .bind(payment.created_at)
+        .bind(payment.checkout_token.as_deref())
+        .bind(payment.product_id))
+}
+
 async fn insert_attempt(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     payment_id: i64,
@@ -1669,11 +1662,17 @@ async fn write_payment(
     expected_version: Option<i64>,
     now: i64,
 ) -> Result<bool> {
-    if let Some(version) = expected_version {
-        // First, so that a stale row stops here before any side effect is written.
-        let result = sqlx::query(
-            "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7, version = version + 1 WHERE id = $8 AND version = $9",
-        )
+    // The row first, so that a stale row (with `expected_version`) stops here before any
+    // side effect is written.
+    let guard = if expected_version.is_some() {
+        " AND version = $9"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7, version = version + 1 WHERE id = $8{guard}"
+    );
+    let mut query = sqlx::query(&sql)
         .bind(&payment.status)
         .bind(&payment.phase)
         .bind(payment.paid_price_minor)
@@ -1681,13 +1680,12 @@ async fn write_payment(
         .bind(payment.pos_id)
         .bind(to_json(&payment.doc)?)
         .bind(now)
-        .bind(payment.id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Ok(false);
-        }
+        .bind(payment.id);
+    if let Some(version) = expected_version {
+        query = query.bind(version);
+    }
+    if query.execute(&mut **tx).await?.rows_affected() == 0 {
+        return Ok(false);
     }
     if previous != Some(payment.status.as_str()) {
         // The merchant hears of the change in the same transaction that makes it.
@@ -1723,15 +1721,10 @@ async fn write_payment(
     }
     if payment.status == "FAILURE" && previous != Some("FAILURE") {
         // The payment failed now: give back the product unit it took (once: only if it
-        // was not failed already). With a version check the payment row is already written
-        // (and proved to come from `previous`); otherwise it is written below, and the
-        // stored status is the guard.
-        let sql = if expected_version.is_some() {
-            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2)"
-        } else {
-            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2 AND status <> 'FAILURE')"
-        };
-        sqlx::query(sql)
+        // was not failed already).
+        sqlx::query(
+            "UPDATE products SET sold_count = sold_count - 1, updated_at = $1 WHERE sold_count > 0 AND id = (SELECT product_id FROM payments WHERE id = $2)",
+        )
             .bind(now)
             .bind(payment.id)
             .execute(&mut **tx)
@@ -1761,21 +1754,6 @@ async fn write_payment(
             .bind(token)
             .execute(&mut **tx)
             .await?;
-    }
-    if expected_version.is_none() {
-        sqlx::query(
-            "UPDATE payments SET status = $1, phase = $2, paid_price_minor = $3, captured_minor = $4, pos_id = $5, doc = $6, updated_at = $7, version = version + 1 WHERE id = $8",
-        )
-        .bind(&payment.status)
-        .bind(&payment.phase)
-        .bind(payment.paid_price_minor)
-        .bind(payment.captured_minor)
-        .bind(payment.pos_id)
-        .bind(to_json(&payment.doc)?)
-        .bind(now)
-        .bind(payment.id)
-        .execute(&mut **tx)
-        .await?;
     }
     Ok(true)
 }

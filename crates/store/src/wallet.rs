@@ -274,6 +274,27 @@ const WALLET_TRANSFER_INSERT_WITH_EVENT: &str = "WITH t AS (INSERT INTO ledger_t
      AND EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id IN (t.debit_account_id, t.credit_account_id) AND a.kind = 'member_wallet')) \
      SELECT id FROM t";
 
+/// Binds a transfer's columns as `$1`–`$13`, in the order of [`WALLET_TRANSFER_INSERT`].
+fn bind_transfer<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    t: &'q NewTransfer,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&t.transfer_id)
+        .bind(t.merchant_id)
+        .bind(t.debit_account_id)
+        .bind(t.credit_account_id)
+        .bind(t.amount)
+        .bind(&t.currency)
+        .bind(&t.kind)
+        .bind(t.pending_id.as_deref())
+        .bind(t.code)
+        .bind(t.ref_kind.as_deref())
+        .bind(t.ref_id)
+        .bind(t.doc.as_deref())
+        .bind(t.created_at)
+}
+
 /// Applies one posting on `conn`, inside the caller's transaction (or savepoint). On any
 /// outcome but `Applied` the caller must roll back: the transfer row or a claim may have
 /// been written before the step that refused.
@@ -293,20 +314,7 @@ pub(crate) async fn post_in(
         Backend::Postgres => WALLET_TRANSFER_INSERT_WITH_EVENT,
         Backend::Sqlite => WALLET_TRANSFER_INSERT,
     };
-    let inserted = sqlx::query(insert)
-        .bind(&t.transfer_id)
-        .bind(t.merchant_id)
-        .bind(t.debit_account_id)
-        .bind(t.credit_account_id)
-        .bind(t.amount)
-        .bind(&t.currency)
-        .bind(&t.kind)
-        .bind(t.pending_id.as_deref())
-        .bind(t.code)
-        .bind(t.ref_kind.as_deref())
-        .bind(t.ref_id)
-        .bind(t.doc.as_deref())
-        .bind(t.created_at)
+    let inserted = bind_transfer(sqlx::query(insert), t)
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = inserted else {
@@ -767,22 +775,12 @@ impl Store {
     /// of five. A refusal comes back as an exception that rolled everything back.
     async fn post_transfer_in_one_call(&self, p: &Posting) -> Result<PostingOutcome> {
         let t = &p.transfer;
-        let result = sqlx::query(
-            "SELECT orkestra_ledger_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) AS seq",
+        let result = bind_transfer(
+            sqlx::query(
+                "SELECT orkestra_ledger_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) AS seq",
+            ),
+            t,
         )
-        .bind(&t.transfer_id)
-        .bind(t.merchant_id)
-        .bind(t.debit_account_id)
-        .bind(t.credit_account_id)
-        .bind(t.amount)
-        .bind(&t.currency)
-        .bind(&t.kind)
-        .bind(t.pending_id.as_deref())
-        .bind(t.code)
-        .bind(t.ref_kind.as_deref())
-        .bind(t.ref_id)
-        .bind(t.doc.as_deref())
-        .bind(t.created_at)
         .bind(p.resolves().map(|(_, status)| status))
         .bind(p.pending_delta)
         .bind(p.posted_delta)
