@@ -7,45 +7,27 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
 use bank_sim::page_form::{Form, form_of};
 use connectors::interpos::Interpos;
 use connectors::{
-    AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, BrowserForm, CaptureRequest,
-    Connector, ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest,
-    ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
+    AuthorizeKind, BankCredit, BankOrderState, BrowserForm, CaptureRequest, Connector,
+    ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsAuthorizeRequest,
+    ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
+use domain::card::{CardDetails, Expiry};
 use domain::enums::{ErrorGroup, PosIntegrator};
-use domain::money::{Currency, MinorUnits};
+use domain::money::Currency;
 use domain::secret::Secret;
 use serde_json::{Value, json};
 
+use support::*;
+
 const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
-const TEST_OTP: &str = "123456";
 const SHOP: &str = "3123";
-
-/// Serves a fresh simulator on 127.0.0.1:0, nested under `prefix` (`""` or `/sim`); its
-/// base URL including the prefix.
-async fn serve_at(prefix: &str) -> String {
-    let sims = bank_sim::router(bank_sim::Simulators::new());
-    let app = if prefix.is_empty() {
-        sims
-    } else {
-        axum::Router::new().nest(prefix, sims)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}{prefix}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
-}
-
-async fn serve() -> String {
-    serve_at("").await
-}
 
 /// The bank's public test shop (`vpos-test-vectors.md` §6), preloaded in every simulator.
 fn pos(base: &str) -> PosConfig {
@@ -62,37 +44,8 @@ fn pos(base: &str) -> PosConfig {
     }
 }
 
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
-}
-
 fn connector() -> Interpos {
     Interpos::new(connectors::http::client().unwrap())
-}
-
-fn try_(minor: i64) -> MinorUnits {
-    MinorUnits::from_stored(minor)
-}
-
-fn authorize<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    card: &'a CardDetails,
-) -> AuthorizeRequest<'a> {
-    AuthorizeRequest {
-        order_id,
-        kind,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        client_ip: Some("203.0.113.7"),
-    }
 }
 
 async fn admin(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -119,24 +72,6 @@ async fn settle(base: &str) {
 
 async fn sim_order(base: &str, order_id: &str) -> Value {
     admin(base, "GET", &format!("orders/{SHOP}/{order_id}"), None).await
-}
-
-fn approved(outcome: &Outcome) {
-    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
-}
-
-fn decline_of(outcome: Outcome) -> connectors::Decline {
-    match outcome {
-        Outcome::Declined(decline) => decline,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn state_of(sync: PaymentSync) -> BankOrderState {
-    match sync {
-        PaymentSync::Approved { state, .. } => state,
-        other => panic!("{other:?}"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,37 +509,7 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the ACS page
 
-/// A browser: posts forms, follows nothing.
-struct Browser {
-    client: reqwest::Client,
-    origin: String,
-}
-
 impl Browser {
-    fn new(base: &str) -> Browser {
-        // Page actions are absolute paths: the origin is scheme and host only.
-        let origin = base.split('/').take(3).collect::<Vec<_>>().join("/");
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            origin,
-        }
-    }
-
-    /// Posts a form (`application/x-www-form-urlencoded`, UTF-8) and returns the page.
-    async fn post(&self, action: &str, fields: &[(String, String)]) -> String {
-        let url = if action.starts_with('/') {
-            format!("{}{action}", self.origin)
-        } else {
-            action.to_owned()
-        };
-        let response = self.client.post(url).form(fields).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        response.text().await.unwrap()
-    }
-
     /// The bank's 3D pages, from the gate form to the callback's fields.
     async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
         let mut page = self.post(&gate.action, &gate.fields).await;
@@ -670,14 +575,6 @@ fn provision<'a>(
         auth: &result.auth,
         client_ip: Some("203.0.113.7"),
     }
-}
-
-fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

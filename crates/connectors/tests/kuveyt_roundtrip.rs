@@ -7,6 +7,8 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
 use bank_sim::page_form::{Form, form_of};
@@ -16,36 +18,16 @@ use connectors::{
     Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsAuthData, ThreeDsAuthorizeRequest,
     ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
+use domain::card::{CardDetails, Expiry};
 use domain::enums::{ErrorGroup, PosIntegrator};
-use domain::money::{Currency, MinorUnits};
+use domain::money::Currency;
 use domain::secret::Secret;
 use serde_json::{Value, json};
 
+use support::*;
+
 const CALLBACK_URL: &str = "https://orkestra.example/threeds/callback/att_123";
-const TEST_OTP: &str = "123456";
 const MERCHANT: &str = "80";
-
-/// Serves a fresh simulator on 127.0.0.1:0, nested under `prefix` (`""` or `/sim`); its
-/// base URL including the prefix.
-async fn serve_at(prefix: &str) -> String {
-    let sims = bank_sim::router(bank_sim::Simulators::new());
-    let app = if prefix.is_empty() {
-        sims
-    } else {
-        axum::Router::new().nest(prefix, sims)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}{prefix}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
-}
-
-async fn serve() -> String {
-    serve_at("").await
-}
 
 /// The bank's public test merchant (`vpos-test-vectors.md` §7), preloaded in every
 /// simulator.
@@ -63,23 +45,10 @@ fn pos(base: &str) -> PosConfig {
     }
 }
 
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
-}
-
 const VISA: &str = "4155650100416111";
 
 fn connector() -> Kuveyt {
     Kuveyt::new(connectors::http::client().unwrap())
-}
-
-fn try_(minor: i64) -> MinorUnits {
-    MinorUnits::from_stored(minor)
 }
 
 fn sale<'a>(order_id: &'a str, card: &'a CardDetails) -> AuthorizeRequest<'a> {
@@ -142,24 +111,6 @@ async fn fault(base: &str, mode: &str, delay_ms: u64) {
         Some(json!({ "clientId": MERCHANT, "mode": mode, "delayMs": delay_ms })),
     )
     .await;
-}
-
-fn approved(outcome: &Outcome) {
-    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
-}
-
-fn decline_of(outcome: Outcome) -> connectors::Decline {
-    match outcome {
-        Outcome::Declined(decline) => decline,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn state_of(sync: PaymentSync) -> BankOrderState {
-    match sync {
-        PaymentSync::Approved { state, .. } => state,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -550,34 +501,7 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the bank's pages
 
-struct Browser {
-    client: reqwest::Client,
-    origin: String,
-}
-
 impl Browser {
-    fn new(base: &str) -> Browser {
-        let origin = base.split('/').take(3).collect::<Vec<_>>().join("/");
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            origin,
-        }
-    }
-
-    async fn post(&self, action: &str, fields: &[(String, String)]) -> String {
-        let url = if action.starts_with('/') {
-            format!("{}{action}", self.origin)
-        } else {
-            action.to_owned()
-        };
-        let response = self.client.post(url).form(fields).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        response.text().await.unwrap()
-    }
-
     /// The bank's 3D pages, from the enrolment's form to the callback's fields.
     async fn authenticate(&self, form: &BrowserForm, otp: &str) -> Form {
         let page = self.post(&form.action, &form.fields).await;
