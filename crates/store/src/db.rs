@@ -1088,15 +1088,6 @@ impl Store {
         .await
     }
 
-    /// Writes `payment` whatever happened to the row since it was read (last writer wins).
-    /// The payment path uses [`Store::update_payment_from`]; this one is for tools and tests.
-    pub async fn update_payment(&self, payment: &PaymentRow, now: i64) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        update_payment(&mut tx, payment, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Sets the items' paid prices (after a partial capture), never below what each has
     /// refunded already.
     pub async fn set_item_paid_prices(&self, payment_id: i64, paid: &[(i64, i64)]) -> Result<()> {
