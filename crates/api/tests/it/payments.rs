@@ -204,7 +204,12 @@ async fn an_outcome_from_a_stale_copy_of_the_payment_writes_nothing() {
         .await
         .unwrap();
     // Someone else writes the payment: its version moves on.
-    assert!(store.update_payment_from(&before, "SUCCESS", 2).await.unwrap());
+    assert!(
+        store
+            .update_payment_from(&before, "SUCCESS", 2)
+            .await
+            .unwrap()
+    );
     let mut stale = before.clone();
     stale.status = "FAILURE".into();
     let resolution = store
