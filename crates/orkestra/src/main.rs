@@ -10,6 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use engine::pos::{PosInput, PosUserInput};
 use engine::{Engine, EngineConfig};
 
+/// glibc's allocator took about a fifth of the server's CPU per payment (`malloc`,
+/// `malloc_consolidate`, `_int_free` in the profiles of BENCHMARKS.md); mimalloc's
+/// per-thread free lists suit many small, short-lived request allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "orkestra",

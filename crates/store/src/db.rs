@@ -347,6 +347,12 @@ impl Store {
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             // Deleted card data is zeroed on disk, not merely unlinked.
                             conn.execute("PRAGMA secure_delete = ON").await?;
+                            // A group commit runs each write in a savepoint, and a
+                            // savepoint journals every page it touches; past 64 KiB SQLite
+                            // spills that journal to a file in /var/tmp, one `pwrite` per
+                            // page (~16 per payment). Kept in memory: it is only needed
+                            // until the batch commits, and a crash discards it anyway.
+                            conn.execute("PRAGMA temp_store = MEMORY").await?;
                             Ok(())
                         })
                     })
