@@ -335,7 +335,7 @@ impl Engine {
         merchant_id: i64,
         request: &CreatePayment,
         three_ds: bool,
-    ) -> Result<(Vec<RoutedPos>, serde_json::Value)> {
+    ) -> Result<(Vec<RoutedPos>, Box<serde_json::value::RawValue>)> {
         let aliases = match &request.pos_alias {
             // `posAlias` names one POS: check it for a precise error, then route to it alone.
             Some(alias) => {

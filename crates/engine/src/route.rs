@@ -75,7 +75,7 @@ pub struct RoutedPos {
 pub struct Route {
     pub candidates: Vec<RoutedPos>,
     /// The decision as JSON (candidates, exclusions and the rules that applied).
-    pub explanation: serde_json::Value,
+    pub explanation: Box<serde_json::value::RawValue>,
 }
 
 fn rate(value: &Option<String>) -> Option<Decimal> {
@@ -263,8 +263,8 @@ impl Engine {
             split_seed: rand::random(),
         };
         let decision = routing::decide(&candidates, &rules, &facts, &options);
-        let explanation =
-            serde_json::to_value(&decision).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let explanation = serde_json::value::to_raw_value(&decision)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         let routed = decision
             .candidates
             .iter()

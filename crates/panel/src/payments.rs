@@ -449,7 +449,10 @@ pub async fn csv(
 }
 
 /// The routing decision stored with the payment, as sentences.
-pub(crate) fn routing_lines(l: Lang, routing: &Value) -> String {
+pub(crate) fn routing_lines(l: Lang, routing: &serde_json::value::RawValue) -> String {
+    // Written by the engine from a `routing::Decision`, so it always parses; were it not to,
+    // the page shows no sentences rather than failing.
+    let routing: Value = serde_json::from_str(routing.get()).unwrap_or_default();
     let mut lines = Vec::new();
     if let Some(rule) = routing.get("orderingRule").and_then(Value::as_str) {
         lines.push(format!(

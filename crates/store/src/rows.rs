@@ -224,9 +224,11 @@ pub struct PaymentDoc {
     pub pos_bank_id: Option<i64>,
     pub error: Option<ErrorDoc>,
     pub retry_count: i64,
-    /// The routing decision that placed this payment (candidates, reasons, costs).
+    /// The routing decision that placed this payment (candidates, reasons, costs), as the
+    /// JSON text it was written as: kept whole, it costs a copy rather than some fifty maps
+    /// built, cloned and dropped each time a payment row is read, copied or written.
     #[serde(default)]
-    pub routing: Option<serde_json::Value>,
+    pub routing: Option<Box<serde_json::value::RawValue>>,
     /// Commission of the POS that took the payment, percent as a decimal string.
     #[serde(default)]
     pub bank_commission_rate: Option<String>,
