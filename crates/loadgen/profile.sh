@@ -11,7 +11,8 @@
 #   postgres-nosync   the same with `ALTER DATABASE … SET synchronous_commit = off`
 # Env: SIMDIRECT=1 then runs sim-direct against the in-process simulator at the same
 #      concurrency and rate; TIMING=1 runs the server with per-request timing logs and summarises them with
-#      `loadgen --mode log-stats`; PERF=1 records `perf record -a -g` during the run;
+#      `loadgen --mode log-stats` (the bank call, the payment's and the outcome's writes,
+#      the rest, and SQLite's group commits: writes per commit, run and COMMIT times); PERF=1 records `perf record -a -g` during the run;
 #      BIN (target/release), PG_URL, PORT (8080), RATE (open-loop rate for loadgen),
 #      PG_ANALYZE (1: ANALYZE the PostgreSQL database after the warm-up; 0: leave it fresh),
 #      BANK_DELAY_MS (the simulator answers every measured sale after this many ms).
@@ -57,7 +58,7 @@ case $VARIANT in
 esac
 
 log_filter=${RUST_LOG:-info,sqlx=warn}
-if [ -n "${TIMING:-}" ]; then log_filter="info,sqlx=warn,api::envelope=debug,connectors=debug"; fi
+if [ -n "${TIMING:-}" ]; then log_filter="info,sqlx=warn,api::envelope=debug,connectors=debug,engine::payments=debug,store::group_commit=debug"; fi
 NO_COLOR=1 RUST_LOG=$log_filter "$BIN/orkestra" serve --sandbox --database-url "$dburl" \
   --data-dir "$data" --listen "127.0.0.1:$PORT" >"$OUT/stdout.log" 2>"$OUT/server.log" &
 server=$!

@@ -1,6 +1,8 @@
 //! Card payments: create (sale or pre-authorisation), capture (post-auth), and applying a
 //! bank outcome or a status-inquiry result to a payment.
 
+use std::time::Instant;
+
 use connectors::{
     Approval, AuthorizeKind, AuthorizeRequest, BankOrderState, CaptureRequest, Decline, Outcome,
     PaymentSync,
@@ -527,24 +529,28 @@ impl Engine {
         prepared: &PreparedPayment,
         attempt: &NewAttempt,
     ) -> Result<InsertedPayment> {
-        self.store
+        let started = Instant::now();
+        let inserted = self
+            .store
             .insert_payment(
                 &prepared.payment,
                 &prepared.items,
                 attempt,
                 self.inquiry_due_after_call(prepared.now_ms),
             )
-            .await
-            .map_err(|e| match e {
-                store::StoreError::Duplicate(_) => {
-                    validation("4010", "bankOrderId was used before")
-                }
-                store::StoreError::Conflict(_) => EngineError::Refused {
-                    code: "4504",
-                    message: "sold out".into(),
-                },
-                other => other.into(),
-            })
+            .await;
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros(),
+            "payment written"
+        );
+        inserted.map_err(|e| match e {
+            store::StoreError::Duplicate(_) => validation("4010", "bankOrderId was used before"),
+            store::StoreError::Conflict(_) => EngineError::Refused {
+                code: "4504",
+                message: "sold out".into(),
+            },
+            other => other.into(),
+        })
     }
 
     pub async fn create_payment(
@@ -1037,11 +1043,16 @@ impl Engine {
                 )
             }
         };
-        let applied = match self
+        let started = Instant::now();
+        let resolution = self
             .store
             .resolve_attempt_from(attempt.id, state, error, &payment, &previous_status, now)
-            .await?
-        {
+            .await?;
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros(),
+            "outcome written"
+        );
+        let applied = match resolution {
             Resolution::Applied => true,
             Resolution::AlreadyResolved => false,
             Resolution::PaymentChanged => return Ok(None),

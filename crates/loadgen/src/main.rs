@@ -603,6 +603,10 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 struct Timeline {
     authorizing: Option<i64>,
     bank_answered: Option<i64>,
+    /// How long the payment's first write took (µs; `engine::payments` debug).
+    payment_write_us: Option<i64>,
+    /// How long the outcome's write took (µs).
+    outcome_write_us: Option<i64>,
     served_at: Option<i64>,
     served_us: Option<i64>,
 }
@@ -612,6 +616,8 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut requests: HashMap<String, Timeline> = HashMap::new();
+    // SQLite's group commits (`store::group_commit` debug): writes, run µs, commit µs.
+    let (mut batch_writes, mut batch_run, mut batch_commit) = (Vec::new(), Vec::new(), Vec::new());
     for raw in text.lines() {
         let line = strip_ansi(raw);
         let Some(stamp) = line.split_whitespace().next() else {
@@ -620,11 +626,27 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
         let Some(at) = time_of_day_us(stamp) else {
             continue;
         };
+        if line.contains(" group commit") {
+            let number = |name| field(&line, name).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(w), Some(r), Some(c)) =
+                (number("writes="), number("run_us="), number("commit_us="))
+            {
+                batch_writes.push(w);
+                batch_run.push(r);
+                batch_commit.push(c);
+            }
+            continue;
+        }
         let Some(id) = field(&line, "request_id=") else {
             continue;
         };
         let entry = requests.entry(id.to_owned()).or_default();
-        if line.contains(" authorizing ") || line.ends_with(" authorizing") {
+        let elapsed = || field(&line, "elapsed_us=").and_then(|v| v.parse().ok());
+        if line.contains("payment written") {
+            entry.payment_write_us = elapsed();
+        } else if line.contains("outcome written") {
+            entry.outcome_write_us = elapsed();
+        } else if line.contains(" authorizing ") || line.ends_with(" authorizing") {
             entry.authorizing = Some(at);
         } else if line.contains("bank answered") && line.contains("operation=\"authorize\"") {
             entry.bank_answered = Some(at);
@@ -636,6 +658,7 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
     }
     let (mut total, mut before, mut bank, mut after, mut own) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut payment_write, mut outcome_write, mut outside) = (Vec::new(), Vec::new(), Vec::new());
     for t in requests.values() {
         let (Some(a), Some(b), Some(s), Some(us)) =
             (t.authorizing, t.bank_answered, t.served_at, t.served_us)
@@ -648,6 +671,12 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
             continue;
         }
         let [us, pre, call, post, mine] = parts.map(|v| u64::try_from(v).unwrap_or(0));
+        if let (Some(p), Some(o)) = (t.payment_write_us, t.outcome_write_us) {
+            let [p, o] = [p, o].map(|v| u64::try_from(v).unwrap_or(0));
+            payment_write.push(p);
+            outcome_write.push(o);
+            outside.push(mine.saturating_sub(p + o));
+        }
         total.push(us);
         before.push(pre);
         bank.push(call);
@@ -669,7 +698,16 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
         ("bank call (connector, incl. XML build/parse)", &mut bank),
         ("after bank call (attempt, outcome tx, view)", &mut after),
         ("Orkestra own = total - bank call", &mut own),
+        (
+            "  of which the payment's write (queue+run+commit)",
+            &mut payment_write,
+        ),
+        ("  of which the outcome's write", &mut outcome_write),
+        ("  the rest: own time outside the two writes", &mut outside),
     ] {
+        if values.is_empty() {
+            continue;
+        }
         let s = summarise(values);
         println!(
             "{name:<48} p50 {:>8.3}  p90 {:>8.3}  p99 {:>8.3}  max {:>8.3}  mean {:>8.3} ms",
@@ -680,6 +718,33 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
             ms(s.mean)
         );
         json.insert(name.to_owned(), summary_json(&s));
+    }
+    if !batch_writes.is_empty() {
+        let writes: u64 = batch_writes.iter().sum();
+        println!(
+            "SQLite group commits: {} carrying {writes} writes ({:.2} per commit, most {})",
+            batch_writes.len(),
+            writes as f64 / batch_writes.len() as f64,
+            batch_writes.iter().max().copied().unwrap_or(0)
+        );
+        for (name, values) in [
+            (
+                "  running the writes (BEGIN … last statement)",
+                &mut batch_run,
+            ),
+            ("  COMMIT (the WAL sync)", &mut batch_commit),
+        ] {
+            let s = summarise(values);
+            println!(
+                "{name:<48} p50 {:>8.3}  p90 {:>8.3}  p99 {:>8.3}  max {:>8.3}  mean {:>8.3} ms",
+                ms(s.p50),
+                ms(s.p90),
+                ms(s.p99),
+                ms(s.max),
+                ms(s.mean)
+            );
+            json.insert(name.trim().to_owned(), summary_json(&s));
+        }
     }
     if cli.json {
         json.insert("label".into(), cli.label.into());
