@@ -5,54 +5,22 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod sockets;
 #[path = "payfor_support.rs"]
 mod support;
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
+use sockets::serve;
 use support::*;
-
-/// Serves a fresh simulator on 127.0.0.1:0; its address and an in-process router on the
-/// same state for admin calls.
-async fn serve() -> (SocketAddr, axum::Router) {
-    let app = bank_sim::router(bank_sim::Simulators::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let served = app.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, served).await.unwrap();
-    });
-    (addr, app)
-}
 
 /// One raw HTTP/1.1 POST on a plain socket; everything the server sent before closing.
 /// A reset counts as "closed" (what a client sees is the same: no response).
 async fn raw_post(addr: SocketAddr, body: Vec<u8>) -> (Vec<u8>, Duration) {
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let head = format!(
-            "POST {API} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(&body).unwrap();
-        let mut received = Vec::new();
-        match stream.read_to_end(&mut received) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-            Err(e) => panic!("reading the answer: {e}"),
-        }
-        (received, started.elapsed())
-    })
-    .await
-    .unwrap()
+    let headers = [("Content-Type", "text/xml; charset=UTF-8")];
+    sockets::raw_post(addr, API, &headers, body).await
 }
 
 async fn queue(app: &axum::Router, mode: &str, count: u32, delay_ms: Option<u64>) {

@@ -51,21 +51,7 @@ fn connector() -> Akbank {
 }
 
 async fn admin(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let client = reqwest::Client::new();
-    let url = format!("{base}/akbank/_sim/{path}");
-    let request = match method {
-        "GET" => client.get(url),
-        _ => client.post(url),
-    };
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/json")
-            .body(body.to_string()),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    sim_admin(base, "akbank", method, path, body).await
 }
 
 async fn settle(base: &str) {
@@ -416,68 +402,15 @@ async fn the_reference_terminal_is_preloaded_too() {
 #[tokio::test]
 async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
     let base = serve().await;
-    let mut pos = pos(&base);
-    let akbank = connector();
-    let card = card("5258640000000001");
-    let fault = |mode: &str| json!({ "clientId": MERCHANT, "mode": mode });
-
-    admin(&base, "POST", "faults", Some(fault("drop_after"))).await;
-    let error = akbank
-        .authorize(&pos, &authorize("RTF1", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
-    assert_eq!(
-        state_of(akbank.sync_payment(&pos, "RTF1").await.unwrap()),
-        BankOrderState::Captured
-    );
-
-    admin(&base, "POST", "faults", Some(fault("drop_before"))).await;
-    let error = akbank
-        .authorize(&pos, &authorize("RTF2", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
-    assert_eq!(
-        akbank.sync_payment(&pos, "RTF2").await.unwrap(),
-        PaymentSync::NotFound
-    );
-
-    for mode in ["http500", "malformed", "html"] {
-        admin(&base, "POST", "faults", Some(fault(mode))).await;
-        let error = akbank
-            .authorize(&pos, &authorize("RTF3", AuthorizeKind::Sale, &card))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, ConnectorError::BadResponse(_)) && error.answer_received(),
-            "{mode}: {error:?}"
-        );
-    }
-    assert_eq!(
-        akbank.sync_payment(&pos, "RTF3").await.unwrap(),
-        PaymentSync::NotFound
-    );
-
-    admin(
+    faults_leave_the_outcome_unknown(
+        &connector(),
+        pos(&base),
         &base,
-        "POST",
-        "faults",
-        Some(json!({ "clientId": MERCHANT, "mode": "delay", "delayMs": 800 })),
+        "akbank",
+        MERCHANT,
+        ["RTF1", "RTF2", "RTF3", "RTF4"],
     )
     .await;
-    pos.timeout = Duration::from_millis(200);
-    let error = akbank
-        .authorize(&pos, &authorize("RTF4", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Timeout), "{error:?}");
-    pos.timeout = Duration::from_secs(10);
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        state_of(akbank.sync_payment(&pos, "RTF4").await.unwrap()),
-        BankOrderState::Captured
-    );
 }
 
 // ---------------------------------------------------------------------------------------

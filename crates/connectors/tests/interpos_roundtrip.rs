@@ -49,21 +49,7 @@ fn connector() -> Interpos {
 }
 
 async fn admin(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let client = reqwest::Client::new();
-    let url = format!("{base}/interpos/_sim/{path}");
-    let request = match method {
-        "GET" => client.get(url),
-        _ => client.post(url),
-    };
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/json")
-            .body(body.to_string()),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    sim_admin(base, "interpos", method, path, body).await
 }
 
 async fn settle(base: &str) {
@@ -442,68 +428,15 @@ async fn expired_and_every_decline_card_are_declined_with_their_codes() {
 #[tokio::test]
 async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
     let base = serve().await;
-    let mut pos = pos(&base);
-    let interpos = connector();
-    let card = card("5258640000000001");
-    let fault = |mode: &str| json!({ "clientId": SHOP, "mode": mode });
-
-    admin(&base, "POST", "faults", Some(fault("drop_after"))).await;
-    let error = interpos
-        .authorize(&pos, &authorize("rt-f-1", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
-    assert_eq!(
-        state_of(interpos.sync_payment(&pos, "rt-f-1").await.unwrap()),
-        BankOrderState::Captured
-    );
-
-    admin(&base, "POST", "faults", Some(fault("drop_before"))).await;
-    let error = interpos
-        .authorize(&pos, &authorize("rt-f-2", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
-    assert_eq!(
-        interpos.sync_payment(&pos, "rt-f-2").await.unwrap(),
-        PaymentSync::NotFound
-    );
-
-    for mode in ["http500", "malformed", "html"] {
-        admin(&base, "POST", "faults", Some(fault(mode))).await;
-        let error = interpos
-            .authorize(&pos, &authorize("rt-f-3", AuthorizeKind::Sale, &card))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, ConnectorError::BadResponse(_)) && error.answer_received(),
-            "{mode}: {error:?}"
-        );
-    }
-    assert_eq!(
-        interpos.sync_payment(&pos, "rt-f-3").await.unwrap(),
-        PaymentSync::NotFound
-    );
-
-    admin(
+    faults_leave_the_outcome_unknown(
+        &connector(),
+        pos(&base),
         &base,
-        "POST",
-        "faults",
-        Some(json!({ "clientId": SHOP, "mode": "delay", "delayMs": 800 })),
+        "interpos",
+        SHOP,
+        ["rt-f-1", "rt-f-2", "rt-f-3", "rt-f-4"],
     )
     .await;
-    pos.timeout = Duration::from_millis(200);
-    let error = interpos
-        .authorize(&pos, &authorize("rt-f-4", AuthorizeKind::Sale, &card))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ConnectorError::Timeout), "{error:?}");
-    pos.timeout = Duration::from_secs(10);
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        state_of(interpos.sync_payment(&pos, "rt-f-4").await.unwrap()),
-        BankOrderState::Captured
-    );
 }
 
 // ---------------------------------------------------------------------------------------

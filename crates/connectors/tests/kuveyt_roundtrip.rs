@@ -72,21 +72,7 @@ fn refund(order_id: &str, minor: i64) -> RefundRequest<'_> {
 }
 
 async fn admin(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let client = reqwest::Client::new();
-    let url = format!("{base}/kuveyt/_sim/{path}");
-    let request = match method {
-        "GET" => client.get(url),
-        _ => client.post(url),
-    };
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/json")
-            .body(body.to_string()),
-        None => request,
-    };
-    let response = request.send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    sim_admin(base, "kuveyt", method, path, body).await
 }
 
 async fn settle(base: &str) {

@@ -5,9 +5,15 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-use connectors::{AuthorizeKind, AuthorizeRequest, BankOrderState, Outcome, PaymentSync};
+use std::time::Duration;
+
+use connectors::{
+    AuthorizeKind, AuthorizeRequest, BankOrderState, Connector, ConnectorError, Outcome,
+    PaymentSync, PosConfig,
+};
 use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
 use domain::money::{Currency, MinorUnits};
+use serde_json::{Value, json};
 
 pub const TEST_OTP: &str = "123456";
 
@@ -77,6 +83,104 @@ pub fn state_of(sync: PaymentSync) -> BankOrderState {
         PaymentSync::Approved { state, .. } => state,
         other => panic!("{other:?}"),
     }
+}
+
+/// Calls a simulator's admin API (`{base}/{family}/_sim/{path}`): faults, settle, orders.
+pub async fn sim_admin(
+    base: &str,
+    family: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/{family}/_sim/{path}");
+    let request = match method {
+        "GET" => client.get(url),
+        _ => client.post(url),
+    };
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+        None => request,
+    };
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// The simulator's faults against a sale, through `connector`: a dropped connection after
+/// the bank charged and before it saw the request, HTTP 500, a malformed and an HTML
+/// answer, and a timeout. None is a decline, and the status inquiry tells what really
+/// happened. `order_ids` are four fresh order ids in the bank's format; `store` is the
+/// simulator's name for the POS (`clientId` of its faults).
+pub async fn faults_leave_the_outcome_unknown(
+    connector: &dyn Connector,
+    mut pos: PosConfig,
+    base: &str,
+    family: &str,
+    store: &str,
+    order_ids: [&str; 4],
+) {
+    let card = card("5258640000000001");
+    let fault = |mode: &str| json!({ "clientId": store, "mode": mode });
+    let sale = |order_id| authorize(order_id, AuthorizeKind::Sale, &card);
+    let [dropped_after, dropped_before, unreadable, timed_out] = order_ids;
+
+    sim_admin(base, family, "POST", "faults", Some(fault("drop_after"))).await;
+    let error = connector
+        .authorize(&pos, &sale(dropped_after))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
+    assert_eq!(
+        state_of(connector.sync_payment(&pos, dropped_after).await.unwrap()),
+        BankOrderState::Captured
+    );
+
+    sim_admin(base, family, "POST", "faults", Some(fault("drop_before"))).await;
+    let error = connector
+        .authorize(&pos, &sale(dropped_before))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ConnectorError::Transport(_)), "{error:?}");
+    assert_eq!(
+        connector.sync_payment(&pos, dropped_before).await.unwrap(),
+        PaymentSync::NotFound
+    );
+
+    for mode in ["http500", "malformed", "html"] {
+        sim_admin(base, family, "POST", "faults", Some(fault(mode))).await;
+        let error = connector
+            .authorize(&pos, &sale(unreadable))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ConnectorError::BadResponse(_)) && error.answer_received(),
+            "{mode}: {error:?}"
+        );
+    }
+    assert_eq!(
+        connector.sync_payment(&pos, unreadable).await.unwrap(),
+        PaymentSync::NotFound
+    );
+
+    let delay = json!({ "clientId": store, "mode": "delay", "delayMs": 800 });
+    sim_admin(base, family, "POST", "faults", Some(delay)).await;
+    pos.timeout = Duration::from_millis(200);
+    let error = connector
+        .authorize(&pos, &sale(timed_out))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ConnectorError::Timeout), "{error:?}");
+    pos.timeout = Duration::from_secs(10);
+    // The simulator finishes the delayed sale after the connector gave up on it.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        state_of(connector.sync_payment(&pos, timed_out).await.unwrap()),
+        BankOrderState::Captured
+    );
 }
 
 pub fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
