@@ -11,14 +11,13 @@ mod support;
 
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
+use bank_sim::page_form::form_of;
 use connectors::akbank::Akbank;
 use connectors::{
     AuthorizeKind, BankOrderState, BrowserForm, CaptureRequest, Connector, ConnectorError, Outcome,
-    PaymentSync, PosConfig, RefundRequest, ThreeDsAuthorizeRequest, ThreeDsInitRequest,
-    ThreeDsModel, ThreeDsResult, VoidRequest,
+    PaymentSync, PosConfig, RefundRequest, ThreeDsModel, VoidRequest,
 };
-use domain::card::{CardDetails, Expiry};
+use domain::card::Expiry;
 use domain::enums::{ErrorGroup, PosIntegrator};
 use domain::money::Currency;
 use domain::secret::Secret;
@@ -26,7 +25,6 @@ use serde_json::{Value, json};
 
 use support::*;
 
-const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
 /// Orkestra's sandbox terminal, preloaded in the simulator.
 const MERCHANT: &str = "20251127120000000001A1B2C3D4E5F6";
 const TERMINAL: &str = "20251127120000000002F6E5D4C3B2A1";
@@ -416,74 +414,6 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the ACS page
 
-impl Browser {
-    /// The bank's 3D pages, from the gate form to the callback's fields.
-    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
-        let mut page = self.post(&gate.action, &gate.fields).await;
-        if let Some(pan) = card {
-            // 3d_host: the bank's own page asks for the card first.
-            assert!(page.contains("name=\"pan\""), "{page}");
-            let card_form = form_of(&page);
-            let fields = [
-                ("pan", pan),
-                ("Ecom_Payment_Card_ExpDate_Month", "12"),
-                ("Ecom_Payment_Card_ExpDate_Year", "30"),
-                ("cv2", "000"),
-                ("action", "card"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
-            page = self.post(&card_form.action, &fields).await;
-        }
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
-fn init<'a>(
-    order_id: &'a str,
-    model: ThreeDsModel,
-    kind: AuthorizeKind,
-    card: Option<&'a CardDetails>,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
 #[tokio::test]
 async fn three_d_round_trip_then_provision() {
     let base = serve().await;
@@ -505,7 +435,7 @@ async fn three_d_round_trip_then_provision() {
         .await
         .unwrap();
     assert_eq!(gate.action, format!("{base}/akbank/securepay"));
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     assert_eq!(get(&callback.fields, "txnCode"), "3001");
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
@@ -591,7 +521,7 @@ async fn three_d_pre_auth_then_capture() {
         .await
         .unwrap();
     assert_eq!(get(&gate.fields, "txnCode"), "3004");
-    let callback = browser.authenticate(&gate, None, "000000").await;
+    let callback = browser.authenticate_3d(&gate, None, "000000").await;
     // The card forces a full authentication whatever the OTP; Visa's ECI.
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
@@ -664,7 +594,7 @@ async fn three_d_wrong_otp_and_forced_statuses_are_not_authenticated() {
             )
             .await
             .unwrap();
-        let callback = browser.authenticate(&gate, None, otp).await;
+        let callback = browser.authenticate_3d(&gate, None, otp).await;
         assert_eq!(get(&callback.fields, "responseCode"), "VPS-1279");
         let result = akbank
             .parse_threeds_callback(&pos, &callback.fields)
@@ -701,7 +631,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         .await
         .unwrap();
     assert_eq!(get(&gate.fields, "paymentModel"), "3D_PAY");
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -729,7 +659,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -774,7 +704,7 @@ async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
     assert_eq!(gate.action, format!("{base}/akbank/payhosting"));
     assert!(gate.fields.iter().all(|(k, _)| k != "creditCard"));
     let callback = browser
-        .authenticate(&gate, Some("5258640000000001"), TEST_OTP)
+        .authenticate_3d(&gate, Some("5258640000000001"), TEST_OTP)
         .await;
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
@@ -830,7 +760,7 @@ async fn three_d_works_when_the_simulator_is_nested() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = akbank
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();

@@ -11,14 +11,13 @@ mod support;
 
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
+use bank_sim::page_form::form_of;
 use connectors::interpos::Interpos;
 use connectors::{
-    AuthorizeKind, BankCredit, BankOrderState, BrowserForm, CaptureRequest, Connector,
-    ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsAuthorizeRequest,
-    ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
+    AuthorizeKind, BankCredit, BankOrderState, CaptureRequest, Connector, ConnectorError, Outcome,
+    PaymentSync, PosConfig, RefundRequest, ThreeDsModel, VoidRequest,
 };
-use domain::card::{CardDetails, Expiry};
+use domain::card::Expiry;
 use domain::enums::{ErrorGroup, PosIntegrator};
 use domain::money::Currency;
 use domain::secret::Secret;
@@ -26,7 +25,6 @@ use serde_json::{Value, json};
 
 use support::*;
 
-const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
 const SHOP: &str = "3123";
 
 /// The bank's public test shop (`vpos-test-vectors.md` §6), preloaded in every simulator.
@@ -442,74 +440,6 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the ACS page
 
-impl Browser {
-    /// The bank's 3D pages, from the gate form to the callback's fields.
-    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
-        let mut page = self.post(&gate.action, &gate.fields).await;
-        if let Some(pan) = card {
-            // 3d_host: the bank's own page asks for the card first.
-            assert!(page.contains("name=\"pan\""), "{page}");
-            let card_form = form_of(&page);
-            let fields = [
-                ("pan", pan),
-                ("Ecom_Payment_Card_ExpDate_Month", "12"),
-                ("Ecom_Payment_Card_ExpDate_Year", "30"),
-                ("cv2", "000"),
-                ("action", "card"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
-            page = self.post(&card_form.action, &fields).await;
-        }
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
-fn init<'a>(
-    order_id: &'a str,
-    model: ThreeDsModel,
-    kind: AuthorizeKind,
-    card: Option<&'a CardDetails>,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
 #[tokio::test]
 async fn three_d_round_trip_then_provision() {
     let base = serve().await;
@@ -531,7 +461,7 @@ async fn three_d_round_trip_then_provision() {
         .await
         .unwrap();
     assert_eq!(gate.action, pos.threeds_url);
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     assert_eq!(get(&callback.fields, "ProcReturnCode"), "");
     assert_eq!(get(&callback.fields, "PurchAmount"), "125,5");
     assert_eq!(get(&callback.fields, "Pan"), "525864******0001");
@@ -632,7 +562,7 @@ async fn three_d_pre_auth_then_capture() {
         .await
         .unwrap();
     // A forced-status card authenticates whatever the OTP.
-    let callback = browser.authenticate(&gate, None, "000000").await;
+    let callback = browser.authenticate_3d(&gate, None, "000000").await;
     let result = interpos
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -705,7 +635,7 @@ async fn three_d_wrong_otp_and_forced_statuses() {
             )
             .await
             .unwrap();
-        let callback = browser.authenticate(&gate, None, otp).await;
+        let callback = browser.authenticate_3d(&gate, None, otp).await;
         let result = interpos
             .parse_threeds_callback(&pos, &callback.fields)
             .unwrap();
@@ -753,7 +683,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         .await
         .unwrap();
     assert_eq!(get(&gate.fields, "SecureType"), "3DPay");
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     assert_eq!(get(&callback.fields, "Response"), "Approved");
     let result = interpos
         .parse_threeds_callback(&pos, &callback.fields)
@@ -786,7 +716,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = interpos
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -811,7 +741,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, "111111").await;
+    let callback = browser.authenticate_3d(&gate, None, "111111").await;
     let result = interpos
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -844,7 +774,7 @@ async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
     assert_eq!(gate.action, format!("{base}/interpos/mpi/3DHost.aspx"));
     assert!(gate.fields.iter().all(|(k, _)| k != "Pan"));
     let callback = browser
-        .authenticate(&gate, Some("4155650100416111"), TEST_OTP)
+        .authenticate_3d(&gate, Some("4155650100416111"), TEST_OTP)
         .await;
     let result = interpos
         .parse_threeds_callback(&pos, &callback.fields)

@@ -11,14 +11,12 @@ mod support;
 
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
+use bank_sim::page_form::form_of;
 use connectors::payfor::Payfor;
 use connectors::{
-    AuthorizeKind, BankCredit, BankOrderState, BrowserForm, CaptureRequest, Connector,
-    ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsAuthorizeRequest,
-    ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
+    AuthorizeKind, BankCredit, BankOrderState, CaptureRequest, Connector, ConnectorError, Outcome,
+    PaymentSync, PosConfig, RefundRequest, ThreeDsModel, VoidRequest,
 };
-use domain::card::CardDetails;
 use domain::enums::{ErrorGroup, PosIntegrator};
 use domain::money::Currency;
 use domain::secret::Secret;
@@ -26,7 +24,6 @@ use serde_json::{Value, json};
 
 use support::*;
 
-const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
 const MERCHANT: &str = "085300000009704";
 
 /// Orkestra's sandbox merchant (the bank's QNB test account), preloaded in every simulator.
@@ -388,74 +385,6 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the ACS page
 
-impl Browser {
-    /// The bank's 3D pages, from the gate form to the callback's fields.
-    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
-        let mut page = self.post(&gate.action, &gate.fields).await;
-        if let Some(pan) = card {
-            // 3d_host: the bank's own page asks for the card first.
-            assert!(page.contains("name=\"pan\""), "{page}");
-            let card_form = form_of(&page);
-            let fields = [
-                ("pan", pan),
-                ("Ecom_Payment_Card_ExpDate_Month", "12"),
-                ("Ecom_Payment_Card_ExpDate_Year", "30"),
-                ("cv2", "000"),
-                ("action", "card"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
-            page = self.post(&card_form.action, &fields).await;
-        }
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
-fn init<'a>(
-    order_id: &'a str,
-    model: ThreeDsModel,
-    kind: AuthorizeKind,
-    card: Option<&'a CardDetails>,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
 #[tokio::test]
 async fn three_d_round_trip_then_provision() {
     let base = serve().await;
@@ -477,7 +406,7 @@ async fn three_d_round_trip_then_provision() {
         .await
         .unwrap();
     assert_eq!(gate.action, pos.threeds_url);
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     assert_eq!(get(&callback.fields, "ProcReturnCode"), "V033");
     assert_eq!(get(&callback.fields, "HashType"), "Sha1");
 
@@ -549,7 +478,7 @@ async fn three_d_pre_auth_then_capture() {
         .await
         .unwrap();
     // A forced-status card authenticates whatever the OTP.
-    let callback = browser.authenticate(&gate, None, "000000").await;
+    let callback = browser.authenticate_3d(&gate, None, "000000").await;
     let result = payfor
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -608,7 +537,7 @@ async fn three_d_wrong_otp_and_forced_statuses_are_not_authenticated() {
             )
             .await
             .unwrap();
-        let callback = browser.authenticate(&gate, None, otp).await;
+        let callback = browser.authenticate_3d(&gate, None, otp).await;
         let result = payfor
             .parse_threeds_callback(&pos, &callback.fields)
             .unwrap();
@@ -652,7 +581,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = payfor
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -684,7 +613,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = payfor
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -709,7 +638,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, "111111").await;
+    let callback = browser.authenticate_3d(&gate, None, "111111").await;
     let result = payfor
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -745,7 +674,7 @@ async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
     assert_eq!(gate.action, format!("{base}/payfor/Gateway/3DHost.aspx"));
     assert!(gate.fields.iter().all(|(k, _)| k != "Pan"));
     let callback = browser
-        .authenticate(&gate, Some("4155650100416111"), TEST_OTP)
+        .authenticate_3d(&gate, Some("4155650100416111"), TEST_OTP)
         .await;
     let result = payfor
         .parse_threeds_callback(&pos, &callback.fields)

@@ -7,15 +7,19 @@
 
 use std::time::Duration;
 
+use bank_sim::page_form::{Form, form_of};
 use connectors::{
-    AuthorizeKind, AuthorizeRequest, BankOrderState, Connector, ConnectorError, Outcome,
-    PaymentSync, PosConfig,
+    AuthorizeKind, AuthorizeRequest, BankOrderState, BrowserForm, Connector, ConnectorError,
+    Outcome, PaymentSync, PosConfig, ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel,
+    ThreeDsResult,
 };
 use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
 use domain::money::{Currency, MinorUnits};
 use serde_json::{Value, json};
 
 pub const TEST_OTP: &str = "123456";
+/// Where the 3D tests ask the bank to send the shopper back.
+pub const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
 
 /// Serves a fresh simulator on 127.0.0.1:0, nested under `prefix` (`""` or `/sim`); its
 /// base URL including the prefix.
@@ -220,5 +224,76 @@ impl Browser {
         let response = self.client.post(url).form(fields).send().await.unwrap();
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
+    }
+}
+
+impl Browser {
+    /// The bank's 3D pages (the NestPay-style ACS the InterPos, PayFor and Akbank
+    /// simulators share), from the gate form to the callback's fields.
+    pub async fn authenticate_3d(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
+        let mut page = self.post(&gate.action, &gate.fields).await;
+        if let Some(pan) = card {
+            // 3d_host: the bank's own page asks for the card first.
+            assert!(page.contains("name=\"pan\""), "{page}");
+            let card_form = form_of(&page);
+            let fields = [
+                ("pan", pan),
+                ("Ecom_Payment_Card_ExpDate_Month", "12"),
+                ("Ecom_Payment_Card_ExpDate_Year", "30"),
+                ("cv2", "000"),
+                ("action", "card"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            page = self.post(&card_form.action, &fields).await;
+        }
+        assert!(
+            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
+            "{page}"
+        );
+        let challenge = form_of(&page);
+        let answer =
+            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let callback_page = self.post(&challenge.action, &answer).await;
+        let callback = form_of(&callback_page);
+        assert_eq!(callback.action, CALLBACK_URL);
+        callback
+    }
+}
+
+/// A 3D start for 125.50 TRY.
+pub fn init<'a>(
+    order_id: &'a str,
+    model: ThreeDsModel,
+    kind: AuthorizeKind,
+    card: Option<&'a CardDetails>,
+) -> ThreeDsInitRequest<'a> {
+    ThreeDsInitRequest {
+        order_id,
+        kind,
+        model,
+        amount: try_(12_550),
+        currency: Currency::Try,
+        installment: 1,
+        card,
+        callback_url: CALLBACK_URL,
+        lang: "tr",
+        client_ip: Some("203.0.113.7"),
+    }
+}
+
+/// The provisioning after a 3D authentication, for 125.50 TRY.
+pub fn provision<'a>(
+    order_id: &'a str,
+    kind: AuthorizeKind,
+    result: &'a ThreeDsResult,
+) -> ThreeDsAuthorizeRequest<'a> {
+    ThreeDsAuthorizeRequest {
+        order_id,
+        kind,
+        amount: try_(12_550),
+        currency: Currency::Try,
+        installment: 1,
+        auth: &result.auth,
+        client_ip: Some("203.0.113.7"),
     }
 }
