@@ -55,6 +55,15 @@ pub(crate) enum Arg {
     Text(String),
 }
 
+/// A table whose rows wait for a bank status inquiry (`Store::claim_due`); every part is a
+/// constant of this crate, never input.
+struct DueForInquiry {
+    table: &'static str,
+    columns: &'static str,
+    /// The SQL condition of a row whose bank outcome is still unknown.
+    unresolved: &'static str,
+}
+
 /// A `WHERE` clause built from optional filters, numbering `$n` placeholders.
 pub(crate) struct Filters {
     pub(crate) clauses: Vec<String>,
@@ -999,29 +1008,13 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<AttemptRow>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE state IN ('sent', 'unknown') AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        let mut claimed = Vec::new();
-        for row in &rows {
-            let attempt = attempt_from(row)?;
-            let result = sqlx::query(
-                "UPDATE payment_attempts SET next_check_at = $1 WHERE id = $2 AND state IN ('sent', 'unknown') AND next_check_at <= $3",
-            )
-            .bind(lease_until)
-            .bind(attempt.id)
-            .bind(now)
-            .execute(&self.write)
-            .await?;
-            if result.rows_affected() == 1 {
-                claimed.push(attempt);
-            }
-        }
-        Ok(claimed)
+        let due = DueForInquiry {
+            table: "payment_attempts",
+            columns: ATTEMPT_COLUMNS,
+            unresolved: "state IN ('sent', 'unknown')",
+        };
+        self.claim_due(&due, (now, lease_until, limit), attempt_from, |a| a.id)
+            .await
     }
 
     pub async fn attempt(&self, id: i64) -> Result<Option<AttemptRow>> {
@@ -1363,26 +1356,51 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<RefundRow>> {
+        let due = DueForInquiry {
+            table: "refunds",
+            columns: REFUND_COLUMNS,
+            unresolved: "status = 'WAITING'",
+        };
+        self.claim_due(&due, (now, lease_until, limit), refund_from, |r| r.id)
+            .await
+    }
+
+    /// Rows of `due.table` still unresolved and due for an inquiry at `now`, at most
+    /// `limit`, each leased until `lease_until` by a conditional update: a row another
+    /// recoverer (node) leased or resolved meanwhile is skipped, never claimed twice.
+    async fn claim_due<T>(
+        &self,
+        due: &DueForInquiry,
+        (now, lease_until, limit): (i64, i64, i64),
+        from_row: fn(&AnyRow) -> Result<T>,
+        id_of: fn(&T) -> i64,
+    ) -> Result<Vec<T>> {
+        let DueForInquiry {
+            table,
+            columns,
+            unresolved,
+        } = due;
         let rows = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE status = 'WAITING' AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
+            "SELECT {columns} FROM {table} WHERE {unresolved} AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
         ))
         .bind(now)
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
+        let lease = format!(
+            "UPDATE {table} SET next_check_at = $1 WHERE id = $2 AND {unresolved} AND next_check_at <= $3"
+        );
         let mut claimed = Vec::new();
         for row in &rows {
-            let refund = refund_from(row)?;
-            let result = sqlx::query(
-                "UPDATE refunds SET next_check_at = $1 WHERE id = $2 AND status = 'WAITING' AND next_check_at <= $3",
-            )
-            .bind(lease_until)
-            .bind(refund.id)
-            .bind(now)
-            .execute(&self.write)
-            .await?;
+            let item = from_row(row)?;
+            let result = sqlx::query(&lease)
+                .bind(lease_until)
+                .bind(id_of(&item))
+                .bind(now)
+                .execute(&self.write)
+                .await?;
             if result.rows_affected() == 1 {
-                claimed.push(refund);
+                claimed.push(item);
             }
         }
         Ok(claimed)
