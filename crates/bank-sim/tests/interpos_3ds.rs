@@ -6,14 +6,13 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod forms;
 #[path = "interpos_support.rs"]
 mod support;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
 use bank_sim::nestpay::threeds::form::encode;
 use bank_sim::nestpay::threeds::{MD_STATUS_CARDS, TEST_OTP};
 use bank_sim::page_form::{Form, form_of};
@@ -21,75 +20,16 @@ use connectors::interpos::Interpos;
 use connectors::{
     AuthorizeKind, Connector, Outcome, PosConfig, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
 use domain::enums::PosIntegrator;
 use domain::money::{Currency, MinorUnits};
 use domain::secret::Secret;
+use forms::*;
 use support::{
     API, GOOD_CARD, MERCHANT_PASS, PASS, SHOP, USER, app, order, provision, send, status,
 };
-use tower::ServiceExt;
 
 const OK_URL: &str = "https://shop.example/3d/ok";
 const GATE: &str = "/interpos/mpi/Default.aspx";
-
-type Fields = Vec<(String, String)>;
-
-fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no field {name} in {fields:?}"))
-}
-
-fn set(fields: &mut Fields, name: &str, value: &str) {
-    match fields.iter_mut().find(|(k, _)| k == name) {
-        Some(slot) => slot.1 = value.to_owned(),
-        None => fields.push((name.to_owned(), value.to_owned())),
-    }
-}
-
-struct Page {
-    status: u16,
-    html: String,
-}
-
-async fn post_form(app: &Router, path: &str, body: Vec<u8>, content_type: &str) -> Page {
-    let request = Request::builder()
-        .method("POST")
-        .uri(path)
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Page {
-        status,
-        html: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-async fn post(app: &Router, path: &str, fields: &[(String, String)]) -> Page {
-    post_form(
-        app,
-        path,
-        encode(fields).into_bytes(),
-        "application/x-www-form-urlencoded",
-    )
-    .await
-}
-
-fn pairs(fields: &[(&str, &str)]) -> Fields {
-    fields
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
 
 /// The test shop as Orkestra's POS; its gate path is irrelevant in-process.
 fn pos() -> PosConfig {
@@ -108,15 +48,6 @@ fn pos() -> PosConfig {
 
 fn interpos() -> Interpos {
     Interpos::new(connectors::http::client().unwrap())
-}
-
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
 }
 
 /// The connector's gate form (path-relative action) for the test shop.
