@@ -56,8 +56,6 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use domain::card::Expiry;
 use domain::clock::{istanbul, to_local};
@@ -72,7 +70,7 @@ use super::books::{
 use super::codes::{self, Code};
 use super::wire::{hmac_b64, signature_matches};
 use super::{AkbankSim, Poisoned};
-use crate::nestpay::threeds::{TEST_OTP, forced_md_status, form, pages};
+use crate::nestpay::threeds::{TEST_OTP, b64_20, forced_md_status, form, pages};
 
 /// How long a 3D session (the challenge page waiting for its OTP) lives, in bank time.
 pub const SESSION_TTL: Duration = Duration::minutes(10);
@@ -235,11 +233,6 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-}
-
-fn b64_20(rng: &mut impl Rng) -> String {
-    let bytes: [u8; 20] = rng.r#gen();
-    BASE64.encode(bytes)
 }
 
 fn hex_upper(rng: &mut impl Rng, bytes: usize) -> String {

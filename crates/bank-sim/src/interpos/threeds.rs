@@ -268,12 +268,6 @@ fn hex(rng: &mut impl Rng, bytes: usize) -> String {
         .collect()
 }
 
-/// `PayerTxnId`/`PayerAuthenticationCode`: base64 of 20 random bytes (28 characters).
-fn b64_20(rng: &mut impl Rng) -> String {
-    let bytes: [u8; 20] = rng.r#gen();
-    BASE64.encode(bytes)
-}
-
 /// Checks the card fields of a gate form or of the hosted card page.
 fn check_card(pan: &str, expiry: Option<Expiry>, cvv: &str) -> Result<Card, Code> {
     let pan: String = pan.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
@@ -561,24 +555,7 @@ impl InterposSim {
         let Session { checkout, card, .. } = session;
         let (md_status, txn_stat) = decision.result();
         let visa = card.as_ref().is_some_and(|c| c.pan.starts_with('4'));
-        let eci = match (md_status, visa) {
-            ("1", true) => "05",
-            ("1", false) => "02",
-            ("4", true) => "06",
-            ("4", false) => "01",
-            _ => "",
-        };
-        let cavv = if matches!(md_status, "1" | "4") {
-            b64_20(&mut rng)
-        } else {
-            String::new()
-        };
-        let facts = ThreeDsFacts {
-            md_status: md_status.to_owned(),
-            xid: b64_20(&mut rng),
-            eci: eci.to_owned(),
-            cavv,
-        };
+        let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
 
         let (merchant_pass, md, provision) = {
             let mut books = self.books()?;

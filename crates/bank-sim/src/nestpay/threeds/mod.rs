@@ -160,6 +160,32 @@ pub struct ThreeDsFacts {
     pub cavv: String,
 }
 
+impl ThreeDsFacts {
+    /// What the ACS issues for an authentication that ended in `md_status`: a fresh `xid`,
+    /// the ECI of the card's scheme for a full (`1`) or attempted (`4`) authentication, and
+    /// a CAVV for those two; the other outcomes carry neither.
+    pub(crate) fn issued(md_status: &str, visa: bool, rng: &mut impl Rng) -> ThreeDsFacts {
+        let eci = match (md_status, visa) {
+            ("1", true) => "05",
+            ("1", false) => "02",
+            ("4", true) => "06",
+            ("4", false) => "01",
+            _ => "",
+        };
+        let cavv = if matches!(md_status, "1" | "4") {
+            b64_20(rng)
+        } else {
+            String::new()
+        };
+        ThreeDsFacts {
+            md_status: md_status.to_owned(),
+            xid: b64_20(rng),
+            eci: eci.to_owned(),
+            cavv,
+        }
+    }
+}
+
 /// NestPay `storetype`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreType {
@@ -319,7 +345,7 @@ fn hex(rng: &mut impl Rng, bytes: usize) -> String {
 }
 
 /// `xid`/`cavv`: base64 of 20 random bytes (28 characters, as the real ones).
-fn b64_20(rng: &mut impl Rng) -> String {
+pub(crate) fn b64_20(rng: &mut impl Rng) -> String {
     let bytes: [u8; 20] = rng.r#gen();
     BASE64.encode(bytes)
 }
@@ -663,24 +689,7 @@ impl NestPaySim {
         let Session { checkout, card, .. } = session;
         let (md_status, md_error, txstatus) = decision.result();
         let visa = card.as_ref().is_some_and(Card::is_visa);
-        let eci = match (md_status, visa) {
-            ("1", true) => "05",
-            ("1", false) => "02",
-            ("4", true) => "06",
-            ("4", false) => "01",
-            _ => "",
-        };
-        let cavv = if matches!(md_status, "1" | "4") {
-            b64_20(&mut rng)
-        } else {
-            String::new()
-        };
-        let facts = ThreeDsFacts {
-            md_status: md_status.to_owned(),
-            xid: b64_20(&mut rng),
-            eci: eci.to_owned(),
-            cavv,
-        };
+        let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
         let md = match &card {
             Some(card) => format!(
                 "{}:{}:{:04}:##{}",

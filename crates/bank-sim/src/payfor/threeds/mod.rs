@@ -99,17 +99,9 @@ pub const SESSION_TTL: Duration = Duration::minutes(10);
 /// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
 const SESSIONS_MAX: usize = 10_000;
 
-/// The 3D facts of an authentication, as the books keep them on the order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ThreeDsFacts {
-    /// `3DStatus`.
-    pub md_status: String,
-    /// `PayerTxnId`.
-    pub xid: String,
-    pub eci: String,
-    /// `PayerAuthenticationCode`.
-    pub cavv: String,
-}
+/// The 3D facts of an authentication, as the books keep them on the order: PayFor calls
+/// them `3DStatus`, `PayerTxnId`, `Eci` and `PayerAuthenticationCode`.
+pub use crate::nestpay::threeds::ThreeDsFacts;
 
 /// PayFor `SecureType` of a 3D form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,12 +303,6 @@ fn hex(rng: &mut impl Rng, bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
         .collect()
-}
-
-/// `PayerTxnId`/`PayerAuthenticationCode`: base64 of 20 random bytes (28 characters).
-fn b64_20(rng: &mut impl Rng) -> String {
-    let bytes: [u8; 20] = rng.r#gen();
-    BASE64.encode(bytes)
 }
 
 /// `ResponseRnd` like `PF638028524588902912`.
@@ -647,24 +633,7 @@ impl PayforSim {
         let Session { checkout, card, .. } = session;
         let (md_status, d3_stat) = decision.result();
         let visa = card.as_ref().is_some_and(|c| c.pan.starts_with('4'));
-        let eci = match (md_status, visa) {
-            ("1", true) => "05",
-            ("1", false) => "02",
-            ("4", true) => "06",
-            ("4", false) => "01",
-            _ => "",
-        };
-        let cavv = if matches!(md_status, "1" | "4") {
-            b64_20(&mut rng)
-        } else {
-            String::new()
-        };
-        let facts = ThreeDsFacts {
-            md_status: md_status.to_owned(),
-            xid: b64_20(&mut rng),
-            eci: eci.to_owned(),
-            cavv,
-        };
+        let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
 
         let (merchant_pass, batch, request_guid, provision) = {
             let mut books = self.books()?;
