@@ -7,34 +7,23 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
 use connectors::garanti::Garanti;
 use connectors::{
-    AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, BrowserForm, CallbackError,
-    CaptureRequest, Connector, Decline, Outcome, PaymentSync, PosConfig, RefundRequest,
-    ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
+    AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, CallbackError, CaptureRequest,
+    Connector, Decline, Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsModel, VoidRequest,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
+use domain::card::CardDetails;
 use domain::enums::{ErrorGroup, PosIntegrator};
-use domain::money::{Currency, MinorUnits};
+use domain::money::Currency;
 use domain::secret::Secret;
 
-const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
-const TEST_OTP: &str = "123456";
-const MERCHANT: &str = "7000679";
+use support::*;
 
-/// Serves a fresh simulator on 127.0.0.1:0; its base URL.
-async fn serve() -> String {
-    let app = bank_sim::router(bank_sim::Simulators::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
-}
+const MERCHANT: &str = "7000679";
 
 /// Orkestra's sandbox terminal (the bank's public test terminal), preloaded in every
 /// simulator.
@@ -52,21 +41,8 @@ fn pos(base: &str) -> PosConfig {
     }
 }
 
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
-}
-
 fn connector() -> Garanti {
     Garanti::new(connectors::http::client().unwrap())
-}
-
-fn try_(minor: i64) -> MinorUnits {
-    MinorUnits::from_stored(minor)
 }
 
 fn authorize<'a>(
@@ -379,102 +355,6 @@ async fn partial_refunds_after_end_of_day() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the simulator's pages
 
-/// A browser: posts forms, follows nothing.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: base.to_owned(),
-        }
-    }
-
-    async fn post(&self, action: &str, fields: &[(String, String)]) -> String {
-        let url = if action.starts_with('/') {
-            format!("{}{action}", self.base)
-        } else {
-            action.to_owned()
-        };
-        let response = self.client.post(url).form(fields).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        response.text().await.unwrap()
-    }
-
-    /// The bank's 3D pages, from the gate form to the callback's fields.
-    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
-        let mut page = self.post(&gate.action, &gate.fields).await;
-        if let Some(pan) = card {
-            // 3d_host: the bank's own page asks for the card first.
-            assert!(page.contains("name=\"pan\""), "{page}");
-            let card_form = form_of(&page);
-            assert!(card_form.action.starts_with("/garanti/servlet/gt3dacs/"));
-            let fields = [
-                ("pan", pan),
-                ("Ecom_Payment_Card_ExpDate_Month", "12"),
-                ("Ecom_Payment_Card_ExpDate_Year", "30"),
-                ("cv2", "000"),
-                ("action", "card"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
-            page = self.post(&card_form.action, &fields).await;
-        }
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
-fn init<'a>(
-    order_id: &'a str,
-    model: ThreeDsModel,
-    kind: AuthorizeKind,
-    card: Option<&'a CardDetails>,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: try_(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
 #[tokio::test]
 async fn three_d_round_trip_then_provision() {
     let base = serve().await;
@@ -496,7 +376,9 @@ async fn three_d_round_trip_then_provision() {
         .await
         .unwrap();
     assert_eq!(gate.action, pos.threeds_url);
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -569,7 +451,9 @@ async fn three_d_pre_auth_then_capture_and_a_provision_for_other_terms_is_refuse
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -624,7 +508,9 @@ async fn three_d_wrong_otp_and_half_secure() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, "654321").await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, "654321", "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -652,7 +538,9 @@ async fn three_d_wrong_otp_and_half_secure() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -685,7 +573,9 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -732,7 +622,9 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -758,7 +650,9 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser
+        .authenticate_3d_at(&gate, None, TEST_OTP, "/garanti/servlet/gt3dacs/")
+        .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -796,7 +690,12 @@ async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
         .unwrap();
     assert!(gate.fields.iter().all(|(k, _)| k != "cardnumber"));
     let callback = browser
-        .authenticate(&gate, Some("4355084355084358"), TEST_OTP)
+        .authenticate_3d_at(
+            &gate,
+            Some("4355084355084358"),
+            TEST_OTP,
+            "/garanti/servlet/gt3dacs/",
+        )
         .await;
     let result = garanti
         .parse_threeds_callback(&pos, &callback.fields)

@@ -7,32 +7,20 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
 use connectors::nestpay::Nestpay;
 use connectors::{
-    AuthorizeKind, BankOrderState, BrowserForm, CaptureRequest, Connector, Outcome, PaymentSync,
-    PosConfig, ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult,
+    AuthorizeKind, BankOrderState, CaptureRequest, Connector, Outcome, PaymentSync, PosConfig,
+    ThreeDsModel,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
 use domain::enums::{ErrorGroup, PosIntegrator};
 use domain::money::{Currency, MinorUnits};
 use domain::secret::Secret;
 
-const CALLBACK_URL: &str = "https://orkestra.example/v1/3ds/callback/att_123";
-const TEST_OTP: &str = "123456";
-
-/// Serves a fresh simulator on 127.0.0.1:0; its base URL.
-async fn serve() -> String {
-    let app = bank_sim::router(bank_sim::Simulators::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
-}
+use support::*;
 
 /// Orkestra's sandbox store, preloaded in every simulator.
 fn pos(base: &str) -> PosConfig {
@@ -49,113 +37,8 @@ fn pos(base: &str) -> PosConfig {
     }
 }
 
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
-}
-
 fn connector() -> Nestpay {
     Nestpay::new(connectors::http::client().unwrap())
-}
-
-/// A browser: posts forms, follows nothing.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: base.to_owned(),
-        }
-    }
-
-    /// Posts a form (`application/x-www-form-urlencoded`, UTF-8) and returns the page.
-    async fn post(&self, action: &str, fields: &[(String, String)]) -> String {
-        let url = if action.starts_with('/') {
-            format!("{}{action}", self.base)
-        } else {
-            action.to_owned()
-        };
-        let response = self.client.post(url).form(fields).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        response.text().await.unwrap()
-    }
-
-    /// The bank's 3D pages, from the gate form to the callback's fields.
-    async fn authenticate(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
-        let mut page = self.post(&gate.action, &gate.fields).await;
-        if let Some(pan) = card {
-            // 3d_host: the bank's own page asks for the card first.
-            assert!(page.contains("name=\"pan\""), "{page}");
-            let card_form = form_of(&page);
-            let fields = [
-                ("pan", pan),
-                ("Ecom_Payment_Card_ExpDate_Month", "12"),
-                ("Ecom_Payment_Card_ExpDate_Year", "30"),
-                ("cv2", "000"),
-                ("action", "card"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()));
-            page = self.post(&card_form.action, &fields).await;
-        }
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
-fn init<'a>(
-    order_id: &'a str,
-    model: ThreeDsModel,
-    kind: AuthorizeKind,
-    card: Option<&'a CardDetails>,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model,
-        amount: MinorUnits::from_stored(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card,
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: MinorUnits::from_stored(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
 }
 
 #[tokio::test]
@@ -179,7 +62,7 @@ async fn three_d_round_trip_then_provision() {
         .await
         .unwrap();
     assert_eq!(gate.action, pos.threeds_url);
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
 
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)
@@ -247,7 +130,7 @@ async fn three_d_pre_auth_then_capture() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -294,7 +177,7 @@ async fn three_d_wrong_otp_is_not_authenticated() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, "654321").await;
+    let callback = browser.authenticate_3d(&gate, None, "654321").await;
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -322,7 +205,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -356,7 +239,7 @@ async fn three_d_pay_round_trip_carries_the_outcome() {
         )
         .await
         .unwrap();
-    let callback = browser.authenticate(&gate, None, TEST_OTP).await;
+    let callback = browser.authenticate_3d(&gate, None, TEST_OTP).await;
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
@@ -390,7 +273,7 @@ async fn three_d_host_round_trip_collects_the_card_at_the_bank() {
         .unwrap();
     assert!(gate.fields.iter().all(|(k, _)| k != "pan"));
     let callback = browser
-        .authenticate(&gate, Some("4355084355084358"), TEST_OTP)
+        .authenticate_3d(&gate, Some("4355084355084358"), TEST_OTP)
         .await;
     let result = nestpay
         .parse_threeds_callback(&pos, &callback.fields)

@@ -756,25 +756,22 @@ impl Engine {
                 }
             };
             let known_payment = known.as_ref().map(|rows| &rows.payment);
-            if retry_allowed && is_retryable(decline.group) {
+            let retry = retry_allowed && is_retryable(decline.group);
+            if retry {
                 tracing::info!(payment_id, attempt_id, group = %decline.group, "declined for a technical reason; trying the next POS");
-                self.apply_outcome_from(
-                    &attempt,
-                    Outcome::Declined(decline.clone()),
-                    false,
-                    known_payment,
-                )
-                .await?;
-                last_decline = Some(decline);
-                continue;
             }
+            // The last decline settles the payment; one before a retry only its attempt.
             self.apply_outcome_from(
                 &attempt,
                 Outcome::Declined(decline.clone()),
-                true,
+                !retry,
                 known_payment,
             )
             .await?;
+            if retry {
+                last_decline = Some(decline);
+                continue;
+            }
             return Err(decline_error(&decline));
         }
         let decline = last_decline.unwrap_or(Decline {

@@ -611,6 +611,24 @@ struct Timeline {
     served_us: Option<i64>,
 }
 
+/// One line of the `log-stats` table (and its entry in the JSON summary).
+fn print_row(
+    json: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    values: &mut [u64],
+) {
+    let s = summarise(values);
+    println!(
+        "{name:<48} p50 {:>8.3}  p90 {:>8.3}  p99 {:>8.3}  max {:>8.3}  mean {:>8.3} ms",
+        ms(s.p50),
+        ms(s.p90),
+        ms(s.p99),
+        ms(s.max),
+        ms(s.mean)
+    );
+    json.insert(name.trim().to_owned(), summary_json(&s));
+}
+
 fn log_stats(cli: Cli) -> anyhow::Result<()> {
     let path = cli.log.context("--log is required in log-stats mode")?;
     let text =
@@ -705,19 +723,9 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
         ("  of which the outcome's write", &mut outcome_write),
         ("  the rest: own time outside the two writes", &mut outside),
     ] {
-        if values.is_empty() {
-            continue;
+        if !values.is_empty() {
+            print_row(&mut json, name, values);
         }
-        let s = summarise(values);
-        println!(
-            "{name:<48} p50 {:>8.3}  p90 {:>8.3}  p99 {:>8.3}  max {:>8.3}  mean {:>8.3} ms",
-            ms(s.p50),
-            ms(s.p90),
-            ms(s.p99),
-            ms(s.max),
-            ms(s.mean)
-        );
-        json.insert(name.to_owned(), summary_json(&s));
     }
     if !batch_writes.is_empty() {
         let writes: u64 = batch_writes.iter().sum();
@@ -734,16 +742,7 @@ fn log_stats(cli: Cli) -> anyhow::Result<()> {
             ),
             ("  COMMIT (the WAL sync)", &mut batch_commit),
         ] {
-            let s = summarise(values);
-            println!(
-                "{name:<48} p50 {:>8.3}  p90 {:>8.3}  p99 {:>8.3}  max {:>8.3}  mean {:>8.3} ms",
-                ms(s.p50),
-                ms(s.p90),
-                ms(s.p99),
-                ms(s.max),
-                ms(s.mean)
-            );
-            json.insert(name.trim().to_owned(), summary_json(&s));
+            print_row(&mut json, name, values);
         }
     }
     if cli.json {

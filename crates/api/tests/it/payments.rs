@@ -226,29 +226,19 @@ async fn an_outcome_from_a_stale_copy_of_the_payment_writes_nothing() {
     // From the current version it is written, once.
     let mut current = after.clone();
     current.doc.retry_count = 1;
-    let resolution = store
-        .resolve_attempt_from(
+    let decline_at = |now| {
+        store.resolve_attempt_from(
             retry,
             "declined",
             Some(("05", "no")),
             &current,
             "SUCCESS",
-            4,
+            now,
         )
-        .await
-        .unwrap();
+    };
+    let resolution = decline_at(4).await.unwrap();
     assert_eq!(resolution, store::rows::Resolution::Applied);
-    let resolution = store
-        .resolve_attempt_from(
-            retry,
-            "declined",
-            Some(("05", "no")),
-            &current,
-            "SUCCESS",
-            5,
-        )
-        .await
-        .unwrap();
+    let resolution = decline_at(5).await.unwrap();
     assert_eq!(resolution, store::rows::Resolution::AlreadyResolved);
     let after = store.payment(merchant, id).await.unwrap().unwrap();
     assert_eq!(after.doc.retry_count, 1);

@@ -228,14 +228,31 @@ impl Browser {
 }
 
 impl Browser {
-    /// The bank's 3D pages (the NestPay-style ACS the InterPos, PayFor and Akbank
+    /// The bank's 3D pages (the ACS the NestPay, Garanti, InterPos, PayFor and Akbank
     /// simulators share), from the gate form to the callback's fields.
     pub async fn authenticate_3d(&self, gate: &BrowserForm, card: Option<&str>, otp: &str) -> Form {
+        self.authenticate_3d_at(gate, card, otp, "/").await
+    }
+
+    /// [`Browser::authenticate_3d`], where the bank's card page (3d_host) must post to a
+    /// path under `card_page`.
+    pub async fn authenticate_3d_at(
+        &self,
+        gate: &BrowserForm,
+        card: Option<&str>,
+        otp: &str,
+        card_page: &str,
+    ) -> Form {
         let mut page = self.post(&gate.action, &gate.fields).await;
         if let Some(pan) = card {
             // 3d_host: the bank's own page asks for the card first.
             assert!(page.contains("name=\"pan\""), "{page}");
             let card_form = form_of(&page);
+            assert!(
+                card_form.action.starts_with(card_page),
+                "{}",
+                card_form.action
+            );
             let fields = [
                 ("pan", pan),
                 ("Ecom_Payment_Card_ExpDate_Month", "12"),
