@@ -101,17 +101,13 @@ loadgen=("$BIN/loadgen" --url "http://127.0.0.1:$PORT" --keys "$keys" --concurre
 if [ -n "${RATE:-}" ]; then loadgen+=(--rate "$RATE"); fi
 hz=$(getconf CLK_TCK)
 
-# The disk's synchronous-commit rate right now (it varies by 10x over minutes on a shared
-# VM): 300 one-row SQLite transactions, WAL, synchronous=FULL, beside the database.
-commit_rate() {
-  local db=$OUT/commit-probe.db t0 t1
-  rm -f "$db" "$db-wal" "$db-shm"
-  sqlite3 "$db" "PRAGMA journal_mode=WAL;" "CREATE TABLE t(v TEXT);" >/dev/null
-  t0=$(date +%s%N)
-  { echo "PRAGMA synchronous=FULL;"; for _ in $(seq 1 300); do echo "BEGIN; INSERT INTO t VALUES (hex(randomblob(150))); COMMIT;"; done; } | sqlite3 "$db"
-  t1=$(date +%s%N)
-  rm -f "$db" "$db-wal" "$db-shm"
-  echo $(( 300 * 1000000000 / (t1 - t0) ))
+# The disk's floor right now (it varies by 10x over minutes on a shared VM): two durable
+# commits in a row with no Orkestra code, the least a payment's own time can be
+# (commit-floor.py; SQLite beside the database, and PostgreSQL for its variants).
+commit_floor() {
+  local pg=()
+  case $VARIANT in postgres*) pg=(--postgres "$PG_URL/postgres") ;; esac
+  python3 crates/loadgen/commit-floor.py --dir "$OUT" --rounds 500 "${pg[@]}" | grep 'in a row' | sed 's/^/  /'
 }
 
 # Other work on the machine skews every figure: wait (up to 3 min) for a quiet second
@@ -122,7 +118,7 @@ for attempt in $(seq 1 "${ATTEMPTS:-3}"); do
     a_t=$(total_ticks); a_i=$(idle_ticks); sleep 1; b_t=$(total_ticks); b_i=$(idle_ticks)
     [ $(( 100 * (b_i - a_i) / (b_t - a_t + 1) )) -ge "${QUIET_IDLE:-90}" ] && break
   done
-  commits_before=$(commit_rate)
+  floor_before=$(commit_floor)
   log_offset=$(stat -c %s "$OUT/server.log")
   s0=$(ticks_of "$server"); p0=$(pg_ticks); t0=$(total_ticks); i0=$(idle_ticks)
   if [ -n "${PERF:-}" ]; then
@@ -132,7 +128,7 @@ for attempt in $(seq 1 "${ATTEMPTS:-3}"); do
     /usr/bin/time -f "%U %S" -o "$OUT/loadgen-time.txt" "${loadgen[@]}" >"$OUT/loadgen.txt"
   fi
   s1=$(ticks_of "$server"); p1=$(pg_ticks); t1=$(total_ticks); i1=$(idle_ticks)
-  commits_after=$(commit_rate)
+  floor_after=$(commit_floor)
   lg=$(awk '{printf "%d", ($1 + $2) * 100}' "$OUT/loadgen-time.txt")
   avail=$(( (t1 - t0) * 100 / hz ))
   other=$(( (t1 - t0 - i1 + i0 - s1 + s0 - p1 + p0) * 100 / hz - lg ))
@@ -144,7 +140,8 @@ for attempt in $(seq 1 "${ATTEMPTS:-3}"); do
     echo "  loadgen          $lg (with perf: loadgen + perf)"
     echo "  idle+iowait      $(( (i1 - i0) * 100 / hz ))"
     echo "  everything else  $other (other processes, kernel threads)"
-    echo "disk: SQLite WAL FULL one-row commits/s before $commits_before, after $commits_after"
+    echo "disk floor, two commits in a row, before the run:"; echo "$floor_before"
+    echo "and after it:"; echo "$floor_after"
   } | tee "$OUT/cpu.txt"
   if [ $(( 100 * other / (avail + 1) )) -le "${OTHER_MAX:-10}" ]; then break; fi
   echo "attempt $attempt: the machine was busy with other work; measuring again" | tee -a "$OUT/cpu.txt"
