@@ -36,6 +36,7 @@ pub mod garanti;
 pub mod interpos;
 pub mod kuveyt;
 pub mod nestpay;
+mod order_book;
 pub mod page_form;
 pub mod payflex;
 pub mod payfor;

@@ -61,6 +61,7 @@ use super::codes::{self, Code};
 use super::wire::{self, Answer, Request};
 use crate::nestpay::books::{OrderView, TxnView, valid_order_id};
 use crate::nestpay::codes::{EXPIRED_CARD, decline_for_card};
+use crate::order_book::{self, Authentications, Orders};
 
 /// How far `requestDateTime` may be from the bank's clock.
 pub const REQUEST_DATE_WINDOW: chrono::Duration = chrono::Duration::hours(1);
@@ -278,13 +279,45 @@ pub struct Payment<'a> {
     pub installment: u32,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.merchant_safe_id
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    // Akbank keeps no batch number on the order.
+    fn settle_into(&mut self, _batch: u32) {
+        self.settled = true;
+    }
+}
+
+impl order_book::BatchedStore for Store {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     stores: HashMap<String, Store>,
-    orders: HashMap<(String, String), Order>,
+    orders: Orders<Order>,
     /// `3D` authentications by `secureMd`.
-    authentications: HashMap<String, Authentication>,
+    authentications: Authentications<Authentication>,
     /// Recent `randomNumber`s per terminal, oldest first.
     randoms: HashMap<String, (HashSet<String>, VecDeque<String>)>,
     seq: u64,
@@ -319,8 +352,7 @@ impl Books {
     }
 
     pub fn order(&self, merchant_safe_id: &str, order_id: &str) -> Option<&Order> {
-        self.orders
-            .get(&(merchant_safe_id.to_owned(), order_id.to_owned()))
+        order_book::order(&self.orders, merchant_safe_id, order_id)
     }
 
     /// Whether an approved order already carries this id (the gate refuses it).
@@ -331,43 +363,18 @@ impl Books {
 
     /// A terminal's orders, oldest first.
     pub fn orders_of(&self, merchant_safe_id: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| o.merchant_safe_id == merchant_safe_id)
-            .collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, merchant_safe_id)
     }
 
     /// End of day for one terminal or all: every unsettled order is settled and a new batch
     /// opens. Returns how many orders were settled.
     pub fn settle(&mut self, merchant_safe_id: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: HashSet<String> = HashSet::new();
-        for order in self.orders.values_mut() {
-            if order.settled || merchant_safe_id.is_some_and(|m| m != order.merchant_safe_id) {
-                continue;
-            }
-            order.settled = true;
-            touched.insert(order.merchant_safe_id.clone());
-            count += 1;
-        }
-        for store in self.stores.values_mut() {
-            if touched.contains(&store.merchant_safe_id) {
-                store.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.stores, merchant_safe_id)
     }
 
     /// Records a `3D` authentication under its `secureMd`, dropping expired ones.
     pub fn register_authentication(&mut self, secure_md: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications
-            .insert(secure_md.to_owned(), authentication);
+        self.authentications.register(secure_md, authentication);
     }
 
     pub fn authentication(&self, secure_md: &str) -> Option<&Authentication> {
@@ -507,8 +514,8 @@ impl Books {
         let secure_md = request.text("secureTransaction.secureMd");
         let Some(authentication) = self
             .authentications
-            .get(secure_md)
-            .filter(|a| now - a.at <= AUTHENTICATION_TTL && !a.used)
+            .valid(secure_md, now)
+            .filter(|a| !a.used)
             .filter(|a| a.merchant_safe_id == store.merchant_safe_id)
             .cloned()
         else {

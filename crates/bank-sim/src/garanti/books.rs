@@ -71,6 +71,7 @@ use super::hash;
 use super::wire::{GvpsRequest, GvpsResponse, ResponseBlock};
 use crate::nestpay::books::{OrderView, TxnView};
 use crate::nestpay::threeds::ThreeDsFacts;
+use crate::order_book::{self, Authentications, Orders};
 
 /// One merchant terminal and its two API users.
 #[derive(Debug, Clone)]
@@ -239,12 +240,44 @@ pub struct Payment<'a> {
     pub three_ds: Option<ThreeDsFacts>,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.merchant_id
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    // Garanti keeps no batch number on the order.
+    fn settle_into(&mut self, _batch: u32) {
+        self.settled = true;
+    }
+}
+
+impl order_book::BatchedStore for Merchant {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     merchants: HashMap<String, Merchant>,
-    orders: HashMap<(String, String), Order>,
-    authentications: HashMap<String, Authentication>,
+    orders: Orders<Order>,
+    authentications: Authentications<Authentication>,
     seq: u64,
 }
 
@@ -312,50 +345,23 @@ impl Books {
     }
 
     pub fn order(&self, merchant_id: &str, order_id: &str) -> Option<&Order> {
-        self.orders
-            .get(&(merchant_id.to_owned(), order_id.to_owned()))
+        order_book::order(&self.orders, merchant_id, order_id)
     }
 
     /// A merchant's orders, oldest first.
     pub fn orders_of(&self, merchant_id: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| o.merchant_id == merchant_id)
-            .collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, merchant_id)
     }
 
     /// End of day for one merchant or all: unsettled orders settle and a new batch opens.
     /// Returns how many orders were settled.
     pub fn settle(&mut self, merchant_id: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: Vec<String> = Vec::new();
-        for order in self.orders.values_mut() {
-            if order.settled || merchant_id.is_some_and(|m| m != order.merchant_id) {
-                continue;
-            }
-            order.settled = true;
-            if !touched.contains(&order.merchant_id) {
-                touched.push(order.merchant_id.clone());
-            }
-            count += 1;
-        }
-        for merchant in self.merchants.values_mut() {
-            if touched.contains(&merchant.merchant_id) {
-                merchant.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.merchants, merchant_id)
     }
 
     /// Records a `3D`-model authentication under its `Md`, dropping expired ones.
     pub fn register_authentication(&mut self, md: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications.insert(md.to_owned(), authentication);
+        self.authentications.register(md, authentication);
     }
 
     pub fn authentication(&self, md: &str) -> Option<&Authentication> {
@@ -511,8 +517,8 @@ impl Books {
         let md = request.text("Transaction/Secure3D/Md");
         let Some(authentication) = self
             .authentications
-            .get(md)
-            .filter(|a| a.merchant_id == merchant.merchant_id && now - a.at <= AUTHENTICATION_TTL)
+            .valid(md, now)
+            .filter(|a| a.merchant_id == merchant.merchant_id)
             .cloned()
         else {
             return Err(codes::THREEDS_UNKNOWN_MD.refusal());

@@ -50,6 +50,7 @@ use super::wire::{InterposRequest, Reply};
 use crate::nestpay::books::{OrderView, TxnView, card_brand, parse_amount, valid_order_id};
 use crate::nestpay::codes::{EXPIRED_CARD, decline_for_card};
 use crate::nestpay::threeds::ThreeDsFacts;
+use crate::order_book::{self, Authentications, Orders};
 
 /// One API user of a shop: `UserCode`, `UserPass`.
 #[derive(Clone)]
@@ -245,13 +246,47 @@ pub struct Payment<'a> {
     pub three_ds: Option<ThreeDsFacts>,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.shop_code
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    fn settle_into(&mut self, batch: u32) {
+        self.settled = true;
+        if self.approved && self.voided_at.is_none() {
+            self.settled_batch = Some(batch);
+        }
+    }
+}
+
+impl order_book::BatchedStore for Store {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     stores: HashMap<String, Store>,
-    orders: HashMap<(String, String), Order>,
+    orders: Orders<Order>,
     /// `3DModel` authentications by `MD`.
-    authentications: HashMap<String, Authentication>,
+    authentications: Authentications<Authentication>,
     /// Feeds reference numbers and transaction ids.
     seq: u64,
 }
@@ -316,8 +351,7 @@ impl Books {
     }
 
     pub fn order(&self, shop_code: &str, order_id: &str) -> Option<&Order> {
-        self.orders
-            .get(&(shop_code.to_owned(), order_id.to_owned()))
+        order_book::order(&self.orders, shop_code, order_id)
     }
 
     /// Whether an approved order already carries this id (the gate refuses it).
@@ -327,48 +361,18 @@ impl Books {
 
     /// A shop's orders, oldest first.
     pub fn orders_of(&self, shop_code: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| o.shop_code == shop_code)
-            .collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, shop_code)
     }
 
     /// End of day for one shop or all: every unsettled order goes into the shop's open
     /// batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, shop_code: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: Vec<String> = Vec::new();
-        for order in self.orders.values_mut() {
-            if order.settled || shop_code.is_some_and(|s| s != order.shop_code) {
-                continue;
-            }
-            let batch = self.stores.get(&order.shop_code).map_or(0, |s| s.batch);
-            order.settled = true;
-            if order.approved && order.voided_at.is_none() {
-                order.settled_batch = Some(batch);
-            }
-            if !touched.contains(&order.shop_code) {
-                touched.push(order.shop_code.clone());
-            }
-            count += 1;
-        }
-        for store in self.stores.values_mut() {
-            if touched.contains(&store.shop_code) {
-                store.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.stores, shop_code)
     }
 
     /// Records a `3DModel` authentication under its `MD`, dropping expired ones.
     pub fn register_authentication(&mut self, md: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications.insert(md.to_owned(), authentication);
+        self.authentications.register(md, authentication);
     }
 
     /// The authentication behind an `MD` (tests).
@@ -511,8 +515,8 @@ impl Books {
         let md = request.text("MD");
         let Some(authentication) = self
             .authentications
-            .get(md)
-            .filter(|a| now - a.at <= AUTHENTICATION_TTL && a.shop_code == store.shop_code)
+            .valid(md, now)
+            .filter(|a| a.shop_code == store.shop_code)
             .cloned()
         else {
             return refuse(codes::THREEDS_UNKNOWN_MD);

@@ -61,6 +61,7 @@ use serde::Serialize;
 use super::codes::{self, CoreError, Decline};
 use super::threeds::ThreeDsFacts;
 use super::wire::{Cc5Request, Cc5Response};
+use crate::order_book::{self, Authentications, Orders};
 
 /// One merchant store (NestPay "ClientId") and its API user.
 #[derive(Debug, Clone)]
@@ -200,13 +201,47 @@ pub struct Payment<'a> {
     pub three_ds: Option<ThreeDsFacts>,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.client_id
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    fn settle_into(&mut self, batch: u32) {
+        self.settled = true;
+        if self.approved && self.voided_at.is_none() {
+            self.settled_batch = Some(batch);
+        }
+    }
+}
+
+impl order_book::BatchedStore for Store {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     stores: HashMap<String, Store>,
-    orders: HashMap<(String, String), Order>,
+    orders: Orders<Order>,
     /// `3d`-model authentications by `md`.
-    authentications: HashMap<String, Authentication>,
+    authentications: Authentications<Authentication>,
     /// Feeds transaction ids and host reference numbers.
     seq: u64,
 }
@@ -246,47 +281,18 @@ impl Books {
     }
 
     pub fn order(&self, client_id: &str, order_id: &str) -> Option<&Order> {
-        self.orders
-            .get(&(client_id.to_owned(), order_id.to_owned()))
+        order_book::order(&self.orders, client_id, order_id)
     }
 
     /// A store's orders, oldest first.
     pub fn orders_of(&self, client_id: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| o.client_id == client_id)
-            .collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, client_id)
     }
 
     /// End of day for one store or all: every unsettled order goes into the store's open
     /// batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, client_id: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: Vec<String> = Vec::new();
-        for order in self.orders.values_mut() {
-            if order.settled || client_id.is_some_and(|c| c != order.client_id) {
-                continue;
-            }
-            let batch = self.stores.get(&order.client_id).map_or(0, |s| s.batch);
-            order.settled = true;
-            if order.approved && order.voided_at.is_none() {
-                order.settled_batch = Some(batch);
-            }
-            if !touched.contains(&order.client_id) {
-                touched.push(order.client_id.clone());
-            }
-            count += 1;
-        }
-        for store in self.stores.values_mut() {
-            let in_scope = client_id.is_none_or(|c| c == store.client_id);
-            if in_scope && touched.contains(&store.client_id) {
-                store.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.stores, client_id)
     }
 
     /// Answers one API request.
@@ -353,10 +359,7 @@ impl Books {
 
     /// Records a `3d`-model authentication under its `md`, dropping expired ones.
     pub fn register_authentication(&mut self, md: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications.insert(md.to_owned(), authentication);
+        self.authentications.register(md, authentication);
     }
 
     /// The authentication behind an `md` (tests and the admin view).
@@ -446,8 +449,8 @@ impl Books {
         let md = request.non_empty("Number").unwrap_or("");
         let Some(authentication) = self
             .authentications
-            .get(md)
-            .filter(|a| a.client_id == store.client_id && now - a.at <= AUTHENTICATION_TTL)
+            .valid(md, now)
+            .filter(|a| a.client_id == store.client_id)
             .cloned()
         else {
             return refuse(codes::THREEDS_UNKNOWN_MD);

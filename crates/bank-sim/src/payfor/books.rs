@@ -58,6 +58,7 @@ use super::threeds::ThreeDsFacts;
 use super::wire::{Answer, HistoryRecord, PayforRequest, Reply};
 use crate::nestpay::books::{OrderView, TxnView, card_brand, parse_amount, valid_order_id};
 use crate::nestpay::codes::{EXPIRED_CARD, decline_for_card};
+use crate::order_book::{self, Authentications, Orders};
 
 /// One API user of a merchant: `UserCode`, `UserPass` and its institution (`MbrId`).
 #[derive(Clone)]
@@ -260,13 +261,47 @@ pub struct Ids {
     pub request_guid: String,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.merchant_id
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    fn settle_into(&mut self, batch: u32) {
+        self.settled = true;
+        if self.approved && self.voided_at.is_none() {
+            self.settled_batch = Some(batch);
+        }
+    }
+}
+
+impl order_book::BatchedStore for Store {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     stores: HashMap<String, Store>,
-    orders: HashMap<(String, String), Order>,
+    orders: Orders<Order>,
     /// `3DModel` authentications by `RequestGuid`.
-    authentications: HashMap<String, Authentication>,
+    authentications: Authentications<Authentication>,
     /// Feeds trace numbers and request guids.
     seq: u64,
 }
@@ -341,8 +376,7 @@ impl Books {
     }
 
     pub fn order(&self, merchant_id: &str, order_id: &str) -> Option<&Order> {
-        self.orders
-            .get(&(merchant_id.to_owned(), order_id.to_owned()))
+        order_book::order(&self.orders, merchant_id, order_id)
     }
 
     /// Whether an approved order already carries this id (the gate refuses it).
@@ -353,49 +387,18 @@ impl Books {
 
     /// A merchant's orders, oldest first.
     pub fn orders_of(&self, merchant_id: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self
-            .orders
-            .values()
-            .filter(|o| o.merchant_id == merchant_id)
-            .collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, merchant_id)
     }
 
     /// End of day for one merchant or all: every unsettled order goes into the merchant's
     /// open batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, merchant_id: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: Vec<String> = Vec::new();
-        for order in self.orders.values_mut() {
-            if order.settled || merchant_id.is_some_and(|m| m != order.merchant_id) {
-                continue;
-            }
-            let batch = self.stores.get(&order.merchant_id).map_or(0, |s| s.batch);
-            order.settled = true;
-            if order.approved && order.voided_at.is_none() {
-                order.settled_batch = Some(batch);
-            }
-            if !touched.contains(&order.merchant_id) {
-                touched.push(order.merchant_id.clone());
-            }
-            count += 1;
-        }
-        for store in self.stores.values_mut() {
-            if touched.contains(&store.merchant_id) {
-                store.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.stores, merchant_id)
     }
 
     /// Records a `3DModel` authentication under its `RequestGuid`, dropping expired ones.
     pub fn register_authentication(&mut self, request_guid: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications
-            .insert(request_guid.to_owned(), authentication);
+        self.authentications.register(request_guid, authentication);
     }
 
     /// The authentication behind a `RequestGuid` (fault routing, tests).
@@ -552,12 +555,7 @@ impl Books {
         let order_id = request.text("OrderId");
         let refuse = |code| Err(Refusal::new(order_id, code));
         let guid = request.text("RequestGuid");
-        let Some(authentication) = self
-            .authentications
-            .get(guid)
-            .filter(|a| now - a.at <= AUTHENTICATION_TTL)
-            .cloned()
-        else {
+        let Some(authentication) = self.authentications.valid(guid, now).cloned() else {
             return refuse(codes::THREEDS_UNKNOWN_GUID);
         };
         let Some(store) = self.stores.get(&authentication.merchant_id).cloned() else {

@@ -65,6 +65,7 @@ use super::codes::{self, Refusal};
 use super::crypto;
 use super::wire::{Node, PosnetRequest, PosnetResponse};
 use crate::nestpay::books::{OrderView, TxnView, mask_pan};
+use crate::order_book::{self, Authentications, Orders};
 
 /// One merchant terminal and its keys.
 #[derive(Clone)]
@@ -269,13 +270,47 @@ struct Payment<'a> {
     installment: u32,
 }
 
+impl order_book::BookedOrder for Order {
+    fn store(&self) -> &str {
+        &self.mid
+    }
+    fn created(&self) -> u64 {
+        self.created
+    }
+    fn is_settled(&self) -> bool {
+        self.settled
+    }
+    fn settle_into(&mut self, batch: u32) {
+        self.settled = true;
+        if self.approved && self.voided_at.is_none() {
+            self.settled_batch = Some(batch);
+        }
+    }
+}
+
+impl order_book::BatchedStore for Merchant {
+    fn batch(&self) -> u32 {
+        self.batch
+    }
+    fn open_next_batch(&mut self) {
+        self.batch += 1;
+    }
+}
+
+impl order_book::Authenticated for Authentication {
+    const TTL: chrono::Duration = AUTHENTICATION_TTL;
+    fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
 /// The simulator's whole ledger.
 #[derive(Debug, Default)]
 pub struct Books {
     merchants: HashMap<String, Merchant>,
-    orders: HashMap<(String, String), Order>,
+    orders: Orders<Order>,
     enrolments: HashMap<String, Enrolment>,
-    authentications: HashMap<String, Authentication>,
+    authentications: Authentications<Authentication>,
     /// Feeds host log keys and the order of creation.
     seq: u64,
 }
@@ -551,36 +586,13 @@ impl Books {
 
     /// A merchant's orders, oldest first.
     pub fn orders_of(&self, mid: &str) -> Vec<&Order> {
-        let mut list: Vec<&Order> = self.orders.values().filter(|o| o.mid == mid).collect();
-        list.sort_by_key(|o| o.created);
-        list
+        order_book::orders_of(&self.orders, mid)
     }
 
     /// End of day for one merchant or all: every unsettled order goes into the merchant's
     /// open batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, mid: Option<&str>) -> usize {
-        let mut count = 0;
-        let mut touched: Vec<String> = Vec::new();
-        for order in self.orders.values_mut() {
-            if order.settled || mid.is_some_and(|m| m != order.mid) {
-                continue;
-            }
-            let batch = self.merchants.get(&order.mid).map_or(0, |m| m.batch);
-            order.settled = true;
-            if order.approved && order.voided_at.is_none() {
-                order.settled_batch = Some(batch);
-            }
-            if !touched.contains(&order.mid) {
-                touched.push(order.mid.clone());
-            }
-            count += 1;
-        }
-        for merchant in self.merchants.values_mut() {
-            if touched.contains(&merchant.mid) {
-                merchant.batch += 1;
-            }
-        }
-        count
+        order_book::settle(&mut self.orders, &mut self.merchants, mid)
     }
 
     /// Answers one API request.
@@ -1171,11 +1183,7 @@ impl Books {
 
     /// Records a finished authentication under its `BankPacket`, dropping expired ones.
     pub fn register_authentication(&mut self, bank_packet: &str, authentication: Authentication) {
-        let now = authentication.at;
-        self.authentications
-            .retain(|_, a| now - a.at <= AUTHENTICATION_TTL);
-        self.authentications
-            .insert(bank_packet.to_owned(), authentication);
+        self.authentications.register(bank_packet, authentication);
     }
 
     /// The authentication behind a `BankPacket` (tests and the admin view).
@@ -1193,8 +1201,8 @@ impl Books {
         let bank_data = request.non_empty("bankData").unwrap_or_default();
         let authentication = self
             .authentications
-            .get(bank_data)
-            .filter(|a| a.enrolment.mid == merchant.mid && now - a.at <= AUTHENTICATION_TTL)
+            .valid(bank_data, now)
+            .filter(|a| a.enrolment.mid == merchant.mid)
             .ok_or(codes::THREEDS_UNKNOWN)?;
         let merchant_data = request.non_empty("merchantData").unwrap_or_default();
         let sign = request.non_empty("sign").unwrap_or_default();
