@@ -16,8 +16,8 @@
 //!   are named by their merchant number (`mid`, called `clientId` there).
 //!
 //! Layout: [`wire`] reads and writes the XML, [`books`] keeps orders and applies the bank's
-//! rules, [`codes`] lists result codes, [`crypto`] holds YKB's packet crypto (MD5, 3DES,
-//! CRC-32), [`threeds`] is the 3D gate and its pages, [`admin`] serves the test endpoints.
+//! rules, [`codes`] lists result codes, [`crypto`] is YKB's packet crypto (MD5, 3DES,
+//! CRC-32; `bank_crypto::posnet`, shared with the connector), [`threeds`] is the 3D gate and its pages, [`admin`] serves the test endpoints.
 //! Fault injection, the challenge page's HTML and the admin order view are shared with the
 //! NestPay simulator ([`crate::nestpay::faults`], [`crate::nestpay::threeds::pages`],
 //! [`crate::nestpay::books::OrderView`]), so every family behaves and reads the same way.
@@ -25,7 +25,7 @@
 pub mod admin;
 pub mod books;
 pub mod codes;
-pub mod crypto;
+pub use bank_crypto::posnet as crypto;
 pub mod threeds;
 pub mod wire;
 

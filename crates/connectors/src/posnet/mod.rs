@@ -40,7 +40,7 @@
 //!
 //! Response codes map to error groups in `wire::error_group`.
 
-pub mod crypto;
+pub use bank_crypto::posnet as crypto;
 pub mod hash;
 mod threeds;
 mod wire;
