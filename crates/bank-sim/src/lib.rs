@@ -33,6 +33,7 @@ pub mod admin_api;
 pub mod akbank;
 pub mod clock;
 pub mod garanti;
+pub mod gate_sessions;
 pub mod interpos;
 pub mod kuveyt;
 pub mod nestpay;

@@ -49,14 +49,14 @@
 //! (outside `hashParams`, like the real callbacks' unsigned fields): Orkestra checks them
 //! against the attempt. `hash` = `b64(HMAC-SHA512(secretKey, concatenated values of the
 //! hashParams fields))`.
-
-use std::collections::HashMap;
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::card::Expiry;
 use domain::clock::{istanbul, to_local};
 use domain::money::Currency;
@@ -70,13 +70,8 @@ use super::books::{
 use super::codes::{self, Code};
 use super::wire::{hmac_b64, signature_matches};
 use super::{AkbankSim, Poisoned};
+use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::threeds::{TEST_OTP, b64_20, forced_md_status, form, pages};
-
-/// How long a 3D session (the challenge page waiting for its OTP) lives, in bank time.
-pub const SESSION_TTL: Duration = Duration::minutes(10);
-
-/// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
-const SESSIONS_MAX: usize = 10_000;
 
 const AUTHENTICATION_PARAMS: &str = "txnCode+responseCode+responseMessage+txnDateTime+merchantSafeId+terminalSafeId+orderId+secureId+secureEcomInd+secureData+secureMd";
 const PROVISION_PARAMS: &str = "txnCode+responseCode+responseMessage+hostResponseCode+hostMessage+txnDateTime+merchantSafeId+terminalSafeId+orderId+authCode+rrn+batchNumber+stan";
@@ -133,32 +128,21 @@ struct Checkout {
 }
 
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     checkout: Checkout,
     /// `None` until the hosting card page collected it.
     card: Option<Card>,
     created: DateTime<Utc>,
 }
 
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
 /// The open 3D sessions, by id.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 /// The last value posted under exactly `name`.
 fn text<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -475,26 +459,14 @@ impl AkbankSim {
             None => pages::card_entry(&summary(&checkout, None), &action, None),
         };
         {
-            let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            if sessions.map.len() >= SESSIONS_MAX {
-                return Ok(pages::html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    pages::error(
-                        "Sistem meşgul",
-                        "System busy",
-                        "Çok fazla açık 3D oturumu. / Too many open 3D sessions.",
-                    ),
-                ));
+            let session = Session {
+                checkout,
+                card,
+                created: now,
+            };
+            if !self.sessions()?.open(id, session, now) {
+                return Ok(gate_sessions::busy_page());
             }
-            sessions.map.insert(
-                id,
-                Session {
-                    checkout,
-                    card,
-                    created: now,
-                },
-            );
         }
         Ok(pages::html(StatusCode::OK, page))
     }
@@ -509,16 +481,8 @@ impl AkbankSim {
         let cancel = text(fields, "action").trim() == "cancel";
         let session = {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            let Some(session) = sessions.map.get_mut(id) else {
-                return Ok(pages::html(
-                    StatusCode::NOT_FOUND,
-                    pages::error(
-                        "Oturum bulunamadı",
-                        "Session not found",
-                        "3D oturumu bulunamadı veya süresi doldu. / The 3D session does not exist or has expired.",
-                    ),
-                ));
+            let Some(session) = sessions.get_mut(id, now) else {
+                return Ok(gate_sessions::not_found_page());
             };
             if session.card.is_none() && !cancel {
                 // Hosting card step.
@@ -546,7 +510,7 @@ impl AkbankSim {
                 };
                 return Ok(pages::html(StatusCode::OK, page));
             }
-            sessions.map.remove(id)
+            sessions.take(id, now)
         };
         let Some(session) = session else {
             return Ok(internal_error());

@@ -56,8 +56,8 @@
 //! and `HASH = b64(SHA1(HASHPARAMSVAL ‖ MerchantPass))`. `Eci` is `05` (Visa) / `02`
 //! (others) for `mdStatus=1`, `06`/`01` for 4, empty otherwise; `PayerAuthenticationCode`
 //! (CAVV) is set for 1 and 4; `TxnStat`: 1 → `Y`, 4 → `A`, 5 → `U`, 7 → `E`, else `N`.
-
-use std::collections::HashMap;
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -65,7 +65,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use domain::card::Expiry;
 use domain::money::Currency;
 use rand::Rng;
@@ -78,14 +78,9 @@ use super::books::{
 use super::codes::{self, Code};
 use super::wire::Reply;
 use super::{InterposSim, Poisoned};
+use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::books::valid_order_id;
 use crate::nestpay::threeds::{TEST_OTP, ThreeDsFacts, forced_md_status, form, pages};
-
-/// How long a 3D session (the gate's page waiting for its OTP) lives, in bank time.
-pub const SESSION_TTL: Duration = Duration::minutes(10);
-
-/// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
-const SESSIONS_MAX: usize = 10_000;
 
 /// The fields every callback signs (all real callbacks, C6.1–C6.3).
 pub const HASH_PARAMS: &str = "Version:PurchAmount:Exponent:Currency:OkUrl:FailUrl:MD:OrderId:ProcReturnCode:Response:mdStatus:";
@@ -152,33 +147,21 @@ struct Checkout {
 }
 
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     checkout: Checkout,
     /// `None` until the `3DHost` card page collected it.
     card: Option<Card>,
     created: DateTime<Utc>,
 }
 
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
 /// The open 3D sessions, by id.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    /// Sessions still open (tests).
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 /// The last value posted under exactly `name`.
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -448,26 +431,14 @@ impl InterposSim {
             None => pages::card_entry(&summary(&checkout, None), &action, None),
         };
         {
-            let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            if sessions.map.len() >= SESSIONS_MAX {
-                return Ok(pages::html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    pages::error(
-                        "Sistem meşgul",
-                        "System busy",
-                        "Çok fazla açık 3D oturumu. / Too many open 3D sessions.",
-                    ),
-                ));
+            let session = Session {
+                checkout,
+                card,
+                created: now,
+            };
+            if !self.sessions()?.open(id, session, now) {
+                return Ok(gate_sessions::busy_page());
             }
-            sessions.map.insert(
-                id,
-                Session {
-                    checkout,
-                    card,
-                    created: now,
-                },
-            );
         }
         Ok(pages::html(StatusCode::OK, page))
     }
@@ -482,16 +453,8 @@ impl InterposSim {
         let cancel = text(fields, "action").trim() == "cancel";
         let session = {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            let Some(session) = sessions.map.get_mut(id) else {
-                return Ok(pages::html(
-                    StatusCode::NOT_FOUND,
-                    pages::error(
-                        "Oturum bulunamadı",
-                        "Session not found",
-                        "3D oturumu bulunamadı veya süresi doldu. / The 3D session does not exist or has expired.",
-                    ),
-                ));
+            let Some(session) = sessions.get_mut(id, now) else {
+                return Ok(gate_sessions::not_found_page());
             };
             if session.card.is_none() && !cancel {
                 // 3DHost card step.
@@ -523,7 +486,7 @@ impl InterposSim {
                 };
                 return Ok(pages::html(StatusCode::OK, page));
             }
-            sessions.map.remove(id)
+            sessions.take(id, now)
         };
         let Some(session) = session else {
             return Ok(internal_error());

@@ -31,14 +31,14 @@
 //!
 //! API faults (`POST /_sim/faults`) apply to the API only; the gate and the ACS page are
 //! never faulted.
-
-use std::collections::HashMap;
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::books::{
@@ -47,17 +47,12 @@ use super::books::{
 use super::codes::{self, Code};
 use super::wire::{self, Elements};
 use super::{KuveytSim, Poisoned};
+use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::threeds::{TEST_OTP, forced_md_status, form, pages};
-
-/// How long a 3D session (the challenge waiting for its OTP) lives, in bank time.
-pub const SESSION_TTL: Duration = Duration::minutes(10);
-
-/// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
-const SESSIONS_MAX: usize = 10_000;
 
 /// An enrolment that passed every check, waiting for the cardholder.
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     merchant_id: String,
     customer_id: String,
     user_name: String,
@@ -69,25 +64,14 @@ struct Session {
     created: DateTime<Utc>,
 }
 
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
 /// The open 3D sessions, by id.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 /// The scheme and host the caller reached the simulator at, for absolute page URLs (the
 /// real bank's pages name absolute ACS URLs).
@@ -193,32 +177,20 @@ impl KuveytSim {
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         };
         {
-            let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            if sessions.map.len() >= SESSIONS_MAX {
-                return Ok(pages::html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    pages::error(
-                        "Sistem meşgul",
-                        "System busy",
-                        "Çok fazla açık 3D oturumu. / Too many open 3D sessions.",
-                    ),
-                ));
+            let session = Session {
+                merchant_id: message.get("MerchantId").to_owned(),
+                customer_id: message.get("CustomerId").to_owned(),
+                user_name: message.get("UserName").to_owned(),
+                terms,
+                card,
+                ok_url: message.get("OkUrl").to_owned(),
+                fail_url: message.get("FailUrl").to_owned(),
+                bank_order_id,
+                created: now,
+            };
+            if !self.sessions()?.open(id.clone(), session, now) {
+                return Ok(gate_sessions::busy_page());
             }
-            sessions.map.insert(
-                id.clone(),
-                Session {
-                    merchant_id: message.get("MerchantId").to_owned(),
-                    customer_id: message.get("CustomerId").to_owned(),
-                    user_name: message.get("UserName").to_owned(),
-                    terms,
-                    card,
-                    ok_url: message.get("OkUrl").to_owned(),
-                    fail_url: message.get("FailUrl").to_owned(),
-                    bank_order_id,
-                    created: now,
-                },
-            );
         }
         Ok(pages::html(
             StatusCode::OK,
@@ -239,9 +211,8 @@ impl KuveytSim {
         let action = text(fields, "action").trim();
         if !matches!(action, "confirm" | "cancel") {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            let Some(session) = sessions.map.get(id) else {
-                return Ok(session_not_found());
+            let Some(session) = sessions.get(id, now) else {
+                return Ok(gate_sessions::not_found_page());
             };
             let summary = pages::Summary {
                 merchant: &session.merchant_id,
@@ -261,11 +232,10 @@ impl KuveytSim {
         }
         let session = {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            sessions.map.remove(id)
+            sessions.take(id, now)
         };
         let Some(session) = session else {
-            return Ok(session_not_found());
+            return Ok(gate_sessions::not_found_page());
         };
         let result: Result<(), Code> = if action == "cancel" {
             Err(codes::NOT_AUTHENTICATED)
@@ -398,17 +368,6 @@ impl KuveytSim {
             ),
         ))
     }
-}
-
-fn session_not_found() -> Response {
-    pages::html(
-        StatusCode::NOT_FOUND,
-        pages::error(
-            "Oturum bulunamadı",
-            "Session not found",
-            "3D oturumu bulunamadı veya süresi doldu. / The 3D session does not exist or has expired.",
-        ),
-    )
 }
 
 /// A refused enrolment: back to `FailUrl` with the unsigned refusal (S7.8), or an error page.

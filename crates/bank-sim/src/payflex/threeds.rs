@@ -32,8 +32,8 @@
 //! books record the authentication for the VPOS provision (see [`super::books`]).
 //!
 //! API faults never touch the MPI or the ACS.
-
-use std::collections::HashMap;
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -49,11 +49,9 @@ use rand::Rng;
 use super::PayflexSim;
 use super::books::{Authentication, mask_pan, parse_amount};
 use super::wire::XmlReply;
+use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::threeds::pages::{self, Summary};
-use crate::nestpay::threeds::{MD_STATUS_CARDS, SESSION_TTL, TEST_OTP, forced_md_status, form};
-
-/// Sessions kept at most; past it (after expired ones are dropped) new enrolments fail.
-const SESSIONS_MAX: usize = 10_000;
+use crate::nestpay::threeds::{MD_STATUS_CARDS, TEST_OTP, forced_md_status, form};
 
 /// One enrolment waiting for the shopper at the ACS.
 #[derive(Clone)]
@@ -72,25 +70,14 @@ pub struct Session {
     created: DateTime<Utc>,
 }
 
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
 /// The open 3D sessions, by `MD`.
-#[derive(Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
@@ -282,11 +269,10 @@ pub async fn enrolment(
     let Ok(mut sessions) = sim.sessions() else {
         return enrolment_reply("E", None, &verify_id, Some(("2099", "System error")));
     };
-    sessions.prune(now);
-    if sessions.len() >= SESSIONS_MAX {
+    // Past the gate's limit of open sessions, new enrolments fail.
+    if !sessions.open(md.clone(), session.clone(), now) {
         return enrolment_reply("U", None, &verify_id, Some(("2098", "Too many sessions")));
     }
-    sessions.map.insert(md.clone(), session.clone());
     drop(sessions);
     let host = headers
         .get(header::HOST)
@@ -325,19 +311,12 @@ pub async fn acs(
     let fields = form::parse(&body, content_type);
     let md = field(&fields, "MD");
     let now = sim.clock().now();
-    let session = sim.sessions().ok().and_then(|mut s| {
-        s.prune(now);
-        s.map.get(md).cloned()
-    });
+    let session = sim
+        .sessions()
+        .ok()
+        .and_then(|mut s| s.get(md, now).cloned());
     let Some(session) = session.filter(|s| s.pareq == field(&fields, "PaReq")) else {
-        return pages::html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Oturum bulunamadı",
-                "Session not found",
-                "Bu 3D Secure oturumu geçersiz veya süresi dolmuş.",
-            ),
-        );
+        return invalid_session();
     };
     let action = format!("{}/{md}", uri.path().trim_end_matches('/'));
     pages::html(
@@ -358,19 +337,9 @@ pub async fn acs_submit(
         .and_then(|v| v.to_str().ok());
     let fields = form::parse(&body, content_type);
     let now = sim.clock().now();
-    let session = sim.sessions().ok().and_then(|mut s| {
-        s.prune(now);
-        s.map.remove(&md)
-    });
+    let session = sim.sessions().ok().and_then(|mut s| s.take(&md, now));
     let Some(session) = session else {
-        return pages::html(
-            StatusCode::BAD_REQUEST,
-            pages::error(
-                "Oturum bulunamadı",
-                "Session not found",
-                "Bu 3D Secure oturumu geçersiz veya süresi dolmuş.",
-            ),
-        );
+        return invalid_session();
     };
     let cancelled = field(&fields, "action") == "cancel";
     let status = match forced_md_status(&session.pan) {
@@ -472,4 +441,16 @@ pub async fn acs_submit(
 /// The test cards whose status does not depend on the OTP (documentation and tests).
 pub fn status_cards() -> impl Iterator<Item = (&'static str, &'static str)> {
     MD_STATUS_CARDS.iter().copied()
+}
+
+/// PayFlex's ACS page for an unknown, expired or tampered session (HTTP 400, its own text).
+fn invalid_session() -> Response {
+    pages::html(
+        StatusCode::BAD_REQUEST,
+        pages::error(
+            "Oturum bulunamadı",
+            "Session not found",
+            "Bu 3D Secure oturumu geçersiz veya süresi dolmuş.",
+        ),
+    )
 }

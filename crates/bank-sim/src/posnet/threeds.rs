@@ -49,55 +49,38 @@
 //!
 //! `txStatus`: 1 → `Y`, 4 → `A`, 5 → `U`, 7 → `E`, else `N`; `mdErrorMessage` is empty on
 //! success and says why otherwise.
-
-use std::collections::HashMap;
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::books::{Authentication, Enrolment, currency_code, installment_text, random_hex};
 use super::{Poisoned, PosnetSim, crypto};
+use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::books::mask_pan;
 pub use crate::nestpay::threeds::TEST_OTP;
 use crate::nestpay::threeds::{forced_md_status, form, pages};
 
-/// How long a challenge page waits for its OTP, in bank time.
-pub const SESSION_TTL: Duration = Duration::minutes(10);
-
-/// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
-const SESSIONS_MAX: usize = 10_000;
-
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     enrolment: Enrolment,
     return_url: String,
     created: DateTime<Utc>,
 }
 
-/// The open challenge pages, by session id.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    /// Sessions still open (tests).
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
     }
 }
+
+/// The open 3D sessions, by id.
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 /// The last value posted under exactly `name`, trimmed; `""` when absent.
 fn text<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -262,22 +245,14 @@ impl PosnetSim {
             },
             &format!("{acs_base}{id}"),
         );
-        let mut sessions = self.sessions()?;
-        sessions.prune(now);
-        if sessions.map.len() >= SESSIONS_MAX {
-            return Ok(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Çok fazla açık 3D oturumu. / Too many open 3D sessions.",
-            ));
+        let session = Session {
+            enrolment,
+            return_url: return_url.to_owned(),
+            created: now,
+        };
+        if !self.sessions()?.open(id, session, now) {
+            return Ok(gate_sessions::busy_page());
         }
-        sessions.map.insert(
-            id,
-            Session {
-                enrolment,
-                return_url: return_url.to_owned(),
-                created: now,
-            },
-        );
         Ok(pages::html(StatusCode::OK, page))
     }
 
@@ -285,8 +260,7 @@ impl PosnetSim {
         let now = self.clock().now();
         let session = {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            sessions.map.remove(id)
+            sessions.take(id, now)
         };
         let Some(Session {
             enrolment,
@@ -294,14 +268,7 @@ impl PosnetSim {
             ..
         }) = session
         else {
-            return Ok(pages::html(
-                StatusCode::NOT_FOUND,
-                pages::error(
-                    "Oturum bulunamadı",
-                    "Session not found",
-                    "3D oturumu bulunamadı veya süresi doldu. / The 3D session does not exist or has expired.",
-                ),
-            ));
+            return Ok(gate_sessions::not_found_page());
         };
         let decision = if text(fields, "action") == "cancel" {
             Decision::Cancelled

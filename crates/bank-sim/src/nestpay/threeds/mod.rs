@@ -89,12 +89,12 @@
 //! Every other card is authenticated by the OTP alone; the Craftgate decline cards
 //! ([`super::codes::decline_for_card`]) authenticate normally and are declined at provision
 //! time (API provision for `3d`, the gate's booking for `3d_pay`/`3d_host`).
+//!
+//! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
 
 pub mod form;
 pub mod hash;
 pub mod pages;
-
-use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -102,7 +102,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use domain::card::{Expiry, luhn_valid};
 use domain::money::Currency;
 use rand::Rng;
@@ -113,13 +113,8 @@ use super::books::{
 use super::codes::{self, GateError};
 use super::wire::Cc5Response;
 use super::{NestPaySim, Poisoned};
+use crate::gate_sessions::{self, GateSession};
 pub use pages::TEST_OTP;
-
-/// How long a 3D session (the gate's page waiting for its OTP) lives, in bank time.
-pub const SESSION_TTL: Duration = Duration::minutes(10);
-
-/// Sessions kept at most; past it (after expired ones are dropped) the gate refuses new ones.
-const SESSIONS_MAX: usize = 10_000;
 
 /// `ACQBIN` of every callback (İşbank's acquirer BIN in vector C1.5).
 const ACQBIN: &str = "406456";
@@ -267,33 +262,21 @@ struct Checkout {
 }
 
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     checkout: Checkout,
     /// `None` until the `3d_host` card page collected it.
     card: Option<Card>,
     created: DateTime<Utc>,
 }
 
+impl GateSession for Session {
+    fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
 /// The open 3D sessions, by id.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: HashMap<String, Session>,
-}
-
-impl Sessions {
-    fn prune(&mut self, now: DateTime<Utc>) {
-        self.map.retain(|_, s| now - s.created <= SESSION_TTL);
-    }
-
-    /// Sessions still open (tests).
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub(crate) type Sessions = gate_sessions::Sessions<Session>;
 
 /// The last value posted under exactly `name`.
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -588,26 +571,14 @@ impl NestPaySim {
             None => pages::card_entry(&summary(&checkout, None), &action, None),
         };
         {
-            let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            if sessions.map.len() >= SESSIONS_MAX {
-                return Ok(pages::html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    pages::error(
-                        "Sistem meşgul",
-                        "System busy",
-                        "Çok fazla açık 3D oturumu. / Too many open 3D sessions.",
-                    ),
-                ));
+            let session = Session {
+                checkout,
+                card,
+                created: now,
+            };
+            if !self.sessions()?.open(id, session, now) {
+                return Ok(gate_sessions::busy_page());
             }
-            sessions.map.insert(
-                id,
-                Session {
-                    checkout,
-                    card,
-                    created: now,
-                },
-            );
         }
         Ok(pages::html(StatusCode::OK, page))
     }
@@ -622,16 +593,8 @@ impl NestPaySim {
         let cancel = text(fields, "action").trim() == "cancel";
         let session = {
             let mut sessions = self.sessions()?;
-            sessions.prune(now);
-            let Some(session) = sessions.map.get_mut(id) else {
-                return Ok(pages::html(
-                    StatusCode::NOT_FOUND,
-                    pages::error(
-                        "Oturum bulunamadı",
-                        "Session not found",
-                        "3D oturumu bulunamadı veya süresi doldu. / The 3D session does not exist or has expired.",
-                    ),
-                ));
+            let Some(session) = sessions.get_mut(id, now) else {
+                return Ok(gate_sessions::not_found_page());
             };
             if session.card.is_none() && !cancel {
                 // 3d_host card step.
@@ -657,7 +620,7 @@ impl NestPaySim {
                 };
                 return Ok(pages::html(StatusCode::OK, page));
             }
-            sessions.map.remove(id)
+            sessions.take(id, now)
         };
         let Some(session) = session else {
             return Ok(internal_error());
