@@ -101,30 +101,22 @@ impl Akbank {
         body: String,
     ) -> Result<wire::Reply, ConnectorError> {
         let signature = hash::auth_hash(credentials.secret_key, body.as_bytes());
-        let mut response = self
+        let request = self
             .client
             .post(&pos.api_url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("auth-hash", signature)
             .timeout(pos.timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(http_error)?;
-        let status = response.status().as_u16();
+            .body(body);
         // 400 is the bank's validation refusal, with a JSON body; any other non-200 is not
         // an answer we can read.
-        if status != 200 && status != 400 {
-            return Err(ConnectorError::BadResponse(format!("http status {status}")));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if bytes.len() + chunk.len() > wire::RESPONSE_BYTES_MAX {
-                return Err(ConnectorError::BadResponse("body too large".into()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        wire::parse_reply(status, &bytes)
+        let (status, bytes) = crate::http::exchange_reading(
+            request,
+            |status| matches!(status.as_u16(), 200 | 400),
+            wire::RESPONSE_BYTES_MAX,
+        )
+        .await?;
+        wire::parse_reply(status.as_u16(), &bytes)
     }
 }
 
@@ -163,31 +155,6 @@ fn credentials<'a>(
         terminal_safe_id: terminal,
         secret_key,
     })
-}
-
-/// reqwest's error, with its causes, without the URL (see `payfor::http_error`): a request
-/// that could not be built or found no connection never left.
-fn http_error(error: reqwest::Error) -> ConnectorError {
-    if error.is_timeout() {
-        return ConnectorError::Timeout;
-    }
-    let is_builder = error.is_builder();
-    let is_connect = error.is_connect();
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if is_builder {
-        ConnectorError::Config(format!("cannot build request: {detail}"))
-    } else if is_connect {
-        ConnectorError::Unreachable(detail)
-    } else {
-        ConnectorError::Transport(detail)
-    }
 }
 
 pub(crate) const TEST_API_HOST: &str = "https://apipre.akbank.com";

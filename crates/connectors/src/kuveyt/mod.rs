@@ -129,23 +129,8 @@ impl Kuveyt {
         if let Transport::Soap(op) = transport {
             request = request.header("SOAPAction", op.soap_action());
         }
-        let mut response = request.send().await.map_err(http_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            // SOAP faults come as HTTP 500: either way the outcome is unknown.
-            return Err(ConnectorError::BadResponse(format!(
-                "http status {}",
-                status.as_u16()
-            )));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if bytes.len() + chunk.len() > wire::RESPONSE_BYTES_MAX {
-                return Err(ConnectorError::BadResponse("body too large".into()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        // SOAP faults come as HTTP 500: either way the outcome is unknown.
+        crate::http::exchange(request, wire::RESPONSE_BYTES_MAX).await
     }
 
     /// The status record of one order (`GetMerchantOrderDetail`).
@@ -312,33 +297,6 @@ fn status_window() -> (String, String) {
         (now - Duration::days(365)).format(format).to_string(),
         (now + Duration::days(1)).format(format).to_string(),
     )
-}
-
-/// reqwest's error, with its causes, without the URL. A request that could not even be
-/// built (a malformed URL) never left, so it is a configuration error; one that found no
-/// connection (refused, no route, TLS handshake) never left either: the bank is
-/// unreachable.
-fn http_error(error: reqwest::Error) -> ConnectorError {
-    if error.is_timeout() {
-        return ConnectorError::Timeout;
-    }
-    let is_builder = error.is_builder();
-    let is_connect = error.is_connect();
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if is_builder {
-        ConnectorError::Config(format!("cannot build request: {detail}"))
-    } else if is_connect {
-        ConnectorError::Unreachable(detail)
-    } else {
-        ConnectorError::Transport(detail)
-    }
 }
 
 const TEST_HOST: &str = "https://boatest.kuveytturk.com.tr";

@@ -121,7 +121,7 @@ impl Payflex {
         url: &str,
         body: Vec<u8>,
     ) -> Result<wire::Reply, ConnectorError> {
-        let mut response = self
+        let request = self
             .client
             .post(url)
             .header(
@@ -129,24 +129,8 @@ impl Payflex {
                 "application/x-www-form-urlencoded",
             )
             .timeout(pos.timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(http_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ConnectorError::BadResponse(format!(
-                "http status {}",
-                status.as_u16()
-            )));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if bytes.len() + chunk.len() > wire::RESPONSE_BYTES_MAX {
-                return Err(ConnectorError::BadResponse("body too large".into()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .body(body);
+        let bytes = crate::http::exchange(request, wire::RESPONSE_BYTES_MAX).await?;
         wire::parse_reply(&bytes)
     }
 
@@ -293,30 +277,6 @@ pub fn default_endpoints(integrator: PosIntegrator, production: bool) -> Default
         hostname: hostname.to_owned(),
         path: path.to_owned(),
         threeds_path: threeds_path.to_owned(),
-    }
-}
-
-/// reqwest's error, with its causes, without the URL (see the InterPos connector).
-fn http_error(error: reqwest::Error) -> ConnectorError {
-    if error.is_timeout() {
-        return ConnectorError::Timeout;
-    }
-    let is_builder = error.is_builder();
-    let is_connect = error.is_connect();
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if is_builder {
-        ConnectorError::Config(format!("cannot build request: {detail}"))
-    } else if is_connect {
-        ConnectorError::Unreachable(detail)
-    } else {
-        ConnectorError::Transport(detail)
     }
 }
 

@@ -121,32 +121,6 @@ fn card_fields(card: &CardDetails) -> (String, &str) {
     (exp_date, cvc)
 }
 
-/// reqwest's error, with its causes, without the URL. A request that could not even be
-/// built (a malformed `api_url`) never left, so it is a configuration error; one whose
-/// connection could not be made (refused, no route, TLS handshake) never left either.
-fn http_error(error: reqwest::Error) -> ConnectorError {
-    if error.is_timeout() {
-        return ConnectorError::Timeout;
-    }
-    let is_builder = error.is_builder();
-    let is_connect = error.is_connect();
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if is_builder {
-        ConnectorError::Config(format!("cannot build request: {detail}"))
-    } else if is_connect {
-        ConnectorError::Unreachable(detail)
-    } else {
-        ConnectorError::Transport(detail)
-    }
-}
-
 impl Posnet {
     pub fn new(client: reqwest::Client) -> Posnet {
         Posnet { client }
@@ -190,7 +164,7 @@ impl Posnet {
         pos: &PosConfig,
         body: Vec<u8>,
     ) -> Result<wire::PosnetResponse, ConnectorError> {
-        let mut response = self
+        let request = self
             .client
             .post(&pos.api_url)
             .header(
@@ -198,24 +172,8 @@ impl Posnet {
                 "application/x-www-form-urlencoded",
             )
             .timeout(pos.timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(http_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ConnectorError::BadResponse(format!(
-                "http status {}",
-                status.as_u16()
-            )));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            if bytes.len() + chunk.len() > wire::RESPONSE_BYTES_MAX {
-                return Err(ConnectorError::BadResponse("body too large".into()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .body(body);
+        let bytes = crate::http::exchange(request, wire::RESPONSE_BYTES_MAX).await?;
         wire::parse_response(&bytes)
     }
 
