@@ -82,8 +82,8 @@ use super::hash;
 use super::wire::GvpsResponse;
 use super::{GarantiSim, Poisoned};
 use crate::gate_sessions::{self, GateSession};
-use crate::nestpay::threeds::pages::{self, TEST_OTP};
-use crate::nestpay::threeds::{ThreeDsFacts, forced_md_status, form};
+use crate::nestpay::threeds::pages::{self};
+use crate::nestpay::threeds::{Decision, ThreeDsFacts, form};
 
 /// The form fields of the card; never echoed back.
 const CARD_FIELDS: [&str; 4] = [
@@ -325,29 +325,17 @@ fn echo_of(fields: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// How the cardholder's challenge ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Otp { right: bool },
-    Cancelled,
-    Forced(&'static str),
-}
-
-impl Decision {
-    /// `(mdstatus, mderrormessage, txnstatus)`.
-    fn result(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Authenticated", "Y"),
-            Decision::Otp { right: false } | Decision::Forced("0") => {
-                ("0", "Not authenticated", "N")
-            }
-            Decision::Cancelled => ("0", "Not authenticated: cancelled by the cardholder", "N"),
-            Decision::Forced("2") => ("2", "Card not enrolled", "N"),
-            Decision::Forced("3") => ("3", "Issuer not participating", "N"),
-            Decision::Forced("4") => ("4", "Attempt: authentication not available", "A"),
-            Decision::Forced("5") => ("5", "Unable to verify", "U"),
-            Decision::Forced(_) => ("7", "Sistem Hatasi", "E"),
-        }
+/// `(mdstatus, mderrormessage, txnstatus)`.
+fn statuses(decision: Decision) -> (&'static str, &'static str, &'static str) {
+    match decision {
+        Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Authenticated", "Y"),
+        Decision::Otp { right: false } | Decision::Forced("0") => ("0", "Not authenticated", "N"),
+        Decision::Cancelled => ("0", "Not authenticated: cancelled by the cardholder", "N"),
+        Decision::Forced("2") => ("2", "Card not enrolled", "N"),
+        Decision::Forced("3") => ("3", "Issuer not participating", "N"),
+        Decision::Forced("4") => ("4", "Attempt: authentication not available", "A"),
+        Decision::Forced("5") => ("5", "Unable to verify", "U"),
+        Decision::Forced(_) => ("7", "Sistem Hatasi", "E"),
     }
 }
 
@@ -548,19 +536,11 @@ impl GarantiSim {
         let Some(session) = session else {
             return Ok(internal_error());
         };
-        let decision = if cancel {
-            Decision::Cancelled
-        } else if let Some(forced) = session
-            .card
-            .as_ref()
-            .and_then(|card| forced_md_status(&card.pan))
-        {
-            Decision::Forced(forced)
-        } else {
-            Decision::Otp {
-                right: text(fields, "otp").trim() == TEST_OTP,
-            }
-        };
+        let decision = Decision::of(
+            cancel,
+            session.card.as_ref().map(|card| card.pan.as_str()),
+            text(fields, "otp"),
+        );
         self.finish(session, decision, now)
     }
 
@@ -573,7 +553,7 @@ impl GarantiSim {
     ) -> Result<Response, Poisoned> {
         let mut rng = rand::thread_rng();
         let Session { checkout, card, .. } = session;
-        let (md_status, md_error, txnstatus) = decision.result();
+        let (md_status, md_error, txnstatus) = statuses(decision);
         let authenticated = matches!(md_status, "1" | "2" | "3" | "4");
         let visa = card.as_ref().is_some_and(|c| c.pan.starts_with('4'));
         let eci = match (md_status, visa) {

@@ -80,7 +80,7 @@ use super::wire::Reply;
 use super::{InterposSim, Poisoned};
 use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::books::valid_order_id;
-use crate::nestpay::threeds::{TEST_OTP, ThreeDsFacts, forced_md_status, form, pages};
+use crate::nestpay::threeds::{Decision, ThreeDsFacts, form, pages};
 
 /// The fields every callback signs (all real callbacks, C6.1–C6.3).
 pub const HASH_PARAMS: &str = "Version:PurchAmount:Exponent:Currency:OkUrl:FailUrl:MD:OrderId:ProcReturnCode:Response:mdStatus:";
@@ -320,28 +320,16 @@ fn form_card(fields: &[(String, String)]) -> Result<Card, Code> {
     Ok(card)
 }
 
-/// How the cardholder's challenge ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Otp { right: bool },
-    Cancelled,
-    Forced(&'static str),
-}
-
-impl Decision {
-    /// `(mdStatus, TxnStat)`.
-    fn result(self) -> (&'static str, &'static str) {
-        match self {
-            Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y"),
-            Decision::Otp { right: false } | Decision::Cancelled | Decision::Forced("0") => {
-                ("0", "N")
-            }
-            Decision::Forced("2") => ("2", "N"),
-            Decision::Forced("3") => ("3", "N"),
-            Decision::Forced("4") => ("4", "A"),
-            Decision::Forced("5") => ("5", "U"),
-            Decision::Forced(_) => ("7", "E"),
-        }
+/// `(mdStatus, TxnStat)`.
+fn statuses(decision: Decision) -> (&'static str, &'static str) {
+    match decision {
+        Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y"),
+        Decision::Otp { right: false } | Decision::Cancelled | Decision::Forced("0") => ("0", "N"),
+        Decision::Forced("2") => ("2", "N"),
+        Decision::Forced("3") => ("3", "N"),
+        Decision::Forced("4") => ("4", "A"),
+        Decision::Forced("5") => ("5", "U"),
+        Decision::Forced(_) => ("7", "E"),
     }
 }
 
@@ -491,19 +479,11 @@ impl InterposSim {
         let Some(session) = session else {
             return Ok(internal_error());
         };
-        let decision = if cancel {
-            Decision::Cancelled
-        } else if let Some(forced) = session
-            .card
-            .as_ref()
-            .and_then(|card| forced_md_status(&card.pan))
-        {
-            Decision::Forced(forced)
-        } else {
-            Decision::Otp {
-                right: text(fields, "otp").trim() == TEST_OTP,
-            }
-        };
+        let decision = Decision::of(
+            cancel,
+            session.card.as_ref().map(|card| card.pan.as_str()),
+            text(fields, "otp"),
+        );
         self.finish(session, decision, now)
     }
 
@@ -516,7 +496,7 @@ impl InterposSim {
     ) -> Result<Response, Poisoned> {
         let mut rng = rand::thread_rng();
         let Session { checkout, card, .. } = session;
-        let (md_status, txn_stat) = decision.result();
+        let (md_status, txn_stat) = statuses(decision);
         let visa = card.as_ref().is_some_and(|c| c.pan.starts_with('4'));
         let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
 

@@ -64,7 +64,7 @@ use super::{Poisoned, PosnetSim, crypto};
 use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::books::mask_pan;
 pub use crate::nestpay::threeds::TEST_OTP;
-use crate::nestpay::threeds::{forced_md_status, form, pages};
+use crate::nestpay::threeds::{Decision, form, pages};
 
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -126,29 +126,17 @@ fn internal_error() -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "Simülatör hatası.")
 }
 
-/// How the cardholder's challenge ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Otp { right: bool },
-    Cancelled,
-    Forced(&'static str),
-}
-
-impl Decision {
-    /// `(mdStatus, txStatus, mdErrorMessage)`; messages never contain `;`.
-    fn result(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y", ""),
-            Decision::Otp { right: false } | Decision::Forced("0") => {
-                ("0", "N", "Not authenticated")
-            }
-            Decision::Cancelled => ("0", "N", "Not authenticated: cancelled by the cardholder"),
-            Decision::Forced("2") => ("2", "N", "Card not enrolled"),
-            Decision::Forced("3") => ("3", "N", "Issuer not participating"),
-            Decision::Forced("4") => ("4", "A", "Attempt: authentication not available"),
-            Decision::Forced("5") => ("5", "U", "Unable to verify"),
-            Decision::Forced(_) => ("7", "E", "System error"),
-        }
+/// `(mdStatus, txStatus, mdErrorMessage)`; messages never contain `;`.
+fn statuses(decision: Decision) -> (&'static str, &'static str, &'static str) {
+    match decision {
+        Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y", ""),
+        Decision::Otp { right: false } | Decision::Forced("0") => ("0", "N", "Not authenticated"),
+        Decision::Cancelled => ("0", "N", "Not authenticated: cancelled by the cardholder"),
+        Decision::Forced("2") => ("2", "N", "Card not enrolled"),
+        Decision::Forced("3") => ("3", "N", "Issuer not participating"),
+        Decision::Forced("4") => ("4", "A", "Attempt: authentication not available"),
+        Decision::Forced("5") => ("5", "U", "Unable to verify"),
+        Decision::Forced(_) => ("7", "E", "System error"),
     }
 }
 
@@ -270,16 +258,12 @@ impl PosnetSim {
         else {
             return Ok(gate_sessions::not_found_page());
         };
-        let decision = if text(fields, "action") == "cancel" {
-            Decision::Cancelled
-        } else if let Some(forced) = forced_md_status(&enrolment.pan) {
-            Decision::Forced(forced)
-        } else {
-            Decision::Otp {
-                right: text(fields, "otp") == TEST_OTP,
-            }
-        };
-        let (md_status, tx_status, md_error) = decision.result();
+        let decision = Decision::of(
+            text(fields, "action") == "cancel",
+            Some(enrolment.pan.as_str()),
+            text(fields, "otp"),
+        );
+        let (md_status, tx_status, md_error) = statuses(decision);
         let mut rng = rand::thread_rng();
         let callback = {
             let mut books = self.books()?;
@@ -379,10 +363,10 @@ mod tests {
 
     #[test]
     fn decisions_and_ivs() {
-        assert_eq!(Decision::Otp { right: true }.result().0, "1");
-        assert_eq!(Decision::Cancelled.result().0, "0");
+        assert_eq!(statuses(Decision::Otp { right: true }).0, "1");
+        assert_eq!(statuses(Decision::Cancelled).0, "0");
         assert_eq!(
-            Decision::Forced("4").result(),
+            statuses(Decision::Forced("4")),
             ("4", "A", "Attempt: authentication not available")
         );
         for decision in [
@@ -393,7 +377,7 @@ mod tests {
             Decision::Forced("5"),
             Decision::Forced("7"),
         ] {
-            assert!(!decision.result().2.contains(';'));
+            assert!(!statuses(decision).2.contains(';'));
         }
         let iv = toolkit_iv(&mut rand::thread_rng());
         assert!(crypto::hex_upper(&iv).bytes().all(|b| b.is_ascii_digit()));

@@ -145,6 +145,31 @@ pub fn forced_md_status(pan: &str) -> Option<&'static str> {
         .map(|(_, status)| *status)
 }
 
+/// How the cardholder's challenge ended, on every family's challenge page; each family
+/// maps it to its own callback statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Otp { right: bool },
+    Cancelled,
+    Forced(&'static str),
+}
+
+impl Decision {
+    /// The page's answer: cancelled, else what the test card `pan` forces
+    /// ([`forced_md_status`]), else whether the OTP typed is [`TEST_OTP`].
+    pub(crate) fn of(cancelled: bool, pan: Option<&str>, otp: &str) -> Decision {
+        if cancelled {
+            Decision::Cancelled
+        } else if let Some(forced) = pan.and_then(forced_md_status) {
+            Decision::Forced(forced)
+        } else {
+            Decision::Otp {
+                right: otp.trim() == TEST_OTP,
+            }
+        }
+    }
+}
+
 /// The 3D facts of an authentication (`mdStatus`, `xid`, `eci`, `cavv`), as the books keep
 /// them on the order and the status query shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -432,29 +457,17 @@ fn sign(fields: &mut Vec<(String, String)>, ver3: bool, store_key: &str, legacy_
     }
 }
 
-/// How the cardholder's challenge ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Otp { right: bool },
-    Cancelled,
-    Forced(&'static str),
-}
-
-impl Decision {
-    /// `(mdStatus, mdErrorMsg, txstatus)`.
-    fn result(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Authenticated", "Y"),
-            Decision::Otp { right: false } | Decision::Forced("0") => {
-                ("0", "Not authenticated", "N")
-            }
-            Decision::Cancelled => ("0", "Not authenticated: cancelled by the cardholder", "N"),
-            Decision::Forced("2") => ("2", "Card not enrolled", "N"),
-            Decision::Forced("3") => ("3", "Issuer not participating", "N"),
-            Decision::Forced("4") => ("4", "Attempt: authentication not available", "A"),
-            Decision::Forced("5") => ("5", "Unable to verify", "U"),
-            Decision::Forced(_) => ("7", "System error", "E"),
-        }
+/// `(mdStatus, mdErrorMsg, txstatus)`.
+fn statuses(decision: Decision) -> (&'static str, &'static str, &'static str) {
+    match decision {
+        Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Authenticated", "Y"),
+        Decision::Otp { right: false } | Decision::Forced("0") => ("0", "Not authenticated", "N"),
+        Decision::Cancelled => ("0", "Not authenticated: cancelled by the cardholder", "N"),
+        Decision::Forced("2") => ("2", "Card not enrolled", "N"),
+        Decision::Forced("3") => ("3", "Issuer not participating", "N"),
+        Decision::Forced("4") => ("4", "Attempt: authentication not available", "A"),
+        Decision::Forced("5") => ("5", "Unable to verify", "U"),
+        Decision::Forced(_) => ("7", "System error", "E"),
     }
 }
 
@@ -625,19 +638,11 @@ impl NestPaySim {
         let Some(session) = session else {
             return Ok(internal_error());
         };
-        let decision = if cancel {
-            Decision::Cancelled
-        } else if let Some(forced) = session
-            .card
-            .as_ref()
-            .and_then(|card| forced_md_status(&card.pan))
-        {
-            Decision::Forced(forced)
-        } else {
-            Decision::Otp {
-                right: text(fields, "otp").trim() == TEST_OTP,
-            }
-        };
+        let decision = Decision::of(
+            cancel,
+            session.card.as_ref().map(|card| card.pan.as_str()),
+            text(fields, "otp"),
+        );
         self.finish(session, decision, now)
     }
 
@@ -650,7 +655,7 @@ impl NestPaySim {
     ) -> Result<Response, Poisoned> {
         let mut rng = rand::thread_rng();
         let Session { checkout, card, .. } = session;
-        let (md_status, md_error, txstatus) = decision.result();
+        let (md_status, md_error, txstatus) = statuses(decision);
         let visa = card.as_ref().is_some_and(Card::is_visa);
         let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
         let md = match &card {
@@ -951,6 +956,26 @@ fn gate_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_challenge_ends_cancelled_forced_or_by_the_otp() {
+        let (pan, status) = MD_STATUS_CARDS[2];
+        assert_eq!(Decision::of(true, Some(pan), TEST_OTP), Decision::Cancelled);
+        assert_eq!(
+            Decision::of(false, Some(pan), TEST_OTP),
+            Decision::Forced(status)
+        );
+        let plain = "5571135571135575";
+        assert_eq!(forced_md_status(plain), None);
+        assert_eq!(
+            Decision::of(false, Some(plain), " 123456 "),
+            Decision::Otp { right: true }
+        );
+        assert_eq!(
+            Decision::of(false, None, "654321"),
+            Decision::Otp { right: false }
+        );
+    }
 
     #[test]
     fn md_status_cards_are_luhn_valid_and_distinct_from_decline_cards() {

@@ -92,7 +92,7 @@ use super::wire::Reply;
 use super::{PayforSim, Poisoned};
 use crate::gate_sessions::{self, GateSession};
 use crate::nestpay::books::valid_order_id;
-use crate::nestpay::threeds::{TEST_OTP, forced_md_status, form, pages};
+use crate::nestpay::threeds::{Decision, form, pages};
 
 /// The 3D facts of an authentication, as the books keep them on the order: PayFor calls
 /// them `3DStatus`, `PayerTxnId`, `Eci` and `PayerAuthenticationCode`.
@@ -393,27 +393,17 @@ fn check_checkout(
     })
 }
 
-/// How the cardholder's challenge ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    Otp { right: bool },
-    Cancelled,
-    Forced(&'static str),
-}
-
-impl Decision {
-    /// `(3DStatus, D3Stat)`.
-    fn result(self) -> (&'static str, &'static str) {
-        match self {
-            Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y"),
-            Decision::Otp { right: false } | Decision::Cancelled => ("-1", "N"),
-            Decision::Forced("0") => ("0", "N"),
-            Decision::Forced("2") => ("2", "N"),
-            Decision::Forced("3") => ("3", "N"),
-            Decision::Forced("4") => ("4", "A"),
-            Decision::Forced("5") => ("5", "U"),
-            Decision::Forced(_) => ("7", "E"),
-        }
+/// `(3DStatus, D3Stat)`.
+fn statuses(decision: Decision) -> (&'static str, &'static str) {
+    match decision {
+        Decision::Otp { right: true } | Decision::Forced("1") => ("1", "Y"),
+        Decision::Otp { right: false } | Decision::Cancelled => ("-1", "N"),
+        Decision::Forced("0") => ("0", "N"),
+        Decision::Forced("2") => ("2", "N"),
+        Decision::Forced("3") => ("3", "N"),
+        Decision::Forced("4") => ("4", "A"),
+        Decision::Forced("5") => ("5", "U"),
+        Decision::Forced(_) => ("7", "E"),
     }
 }
 
@@ -569,19 +559,11 @@ impl PayforSim {
         let Some(session) = session else {
             return Ok(internal_error());
         };
-        let decision = if cancel {
-            Decision::Cancelled
-        } else if let Some(forced) = session
-            .card
-            .as_ref()
-            .and_then(|card| forced_md_status(&card.pan))
-        {
-            Decision::Forced(forced)
-        } else {
-            Decision::Otp {
-                right: text(fields, "otp").trim() == TEST_OTP,
-            }
-        };
+        let decision = Decision::of(
+            cancel,
+            session.card.as_ref().map(|card| card.pan.as_str()),
+            text(fields, "otp"),
+        );
         self.finish(session, decision, now)
     }
 
@@ -594,7 +576,7 @@ impl PayforSim {
     ) -> Result<Response, Poisoned> {
         let mut rng = rand::thread_rng();
         let Session { checkout, card, .. } = session;
-        let (md_status, d3_stat) = decision.result();
+        let (md_status, d3_stat) = statuses(decision);
         let visa = card.as_ref().is_some_and(|c| c.pan.starts_with('4'));
         let facts = ThreeDsFacts::issued(md_status, visa, &mut rng);
 
