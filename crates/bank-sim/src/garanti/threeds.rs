@@ -61,6 +61,7 @@
 //! else `N`. `md` is base64, like the real bank's.
 //!
 //! [`SESSION_TTL`]: crate::gate_sessions::SESSION_TTL
+//! [`TEST_OTP`]: crate::nestpay::threeds::TEST_OTP
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
