@@ -22,12 +22,6 @@ pub(crate) trait BookedOrder {
     fn settle_into(&mut self, batch: u32);
 }
 
-/// A store with a batch that end of day closes.
-pub(crate) trait BatchedStore {
-    fn batch(&self) -> u32;
-    fn open_next_batch(&mut self);
-}
-
 /// The order `order_id` of `store`.
 pub(crate) fn order<'a, O>(orders: &'a Orders<O>, store: &str, order_id: &str) -> Option<&'a O> {
     orders.get(&(store.to_owned(), order_id.to_owned()))
@@ -41,12 +35,14 @@ pub(crate) fn orders_of<'a, O: BookedOrder>(orders: &'a Orders<O>, store: &str) 
 }
 
 /// End of day for one store (`scope`) or all (`None`): every unsettled order closes into
-/// its store's open batch, and each store that had one opens a new batch. Returns how many
-/// orders were settled. `stores` is keyed by the same store key as the orders.
-pub(crate) fn settle<O: BookedOrder, S: BatchedStore>(
+/// its store's open batch (`batch` finds a store's number), and each store that had one
+/// opens the next batch. Returns how many orders were settled. `stores` is keyed by the
+/// same store key as the orders.
+pub(crate) fn settle<O: BookedOrder, S>(
     orders: &mut Orders<O>,
     stores: &mut HashMap<String, S>,
     scope: Option<&str>,
+    batch: impl Fn(&mut S) -> &mut u32,
 ) -> usize {
     let mut count = 0;
     let mut touched: HashSet<String> = HashSet::new();
@@ -54,14 +50,16 @@ pub(crate) fn settle<O: BookedOrder, S: BatchedStore>(
         if order.is_settled() || scope.is_some_and(|s| s != order.store()) {
             continue;
         }
-        let batch = stores.get(order.store()).map_or(0, S::batch);
-        order.settle_into(batch);
+        let open = stores
+            .get_mut(order.store())
+            .map_or(0, |store| *batch(store));
+        order.settle_into(open);
         touched.insert(order.store().to_owned());
         count += 1;
     }
     for store in touched {
         if let Some(store) = stores.get_mut(&store) {
-            store.open_next_batch();
+            *batch(store) += 1;
         }
     }
     count
@@ -142,15 +140,6 @@ mod tests {
 
     struct Store(u32);
 
-    impl BatchedStore for Store {
-        fn batch(&self) -> u32 {
-            self.0
-        }
-        fn open_next_batch(&mut self) {
-            self.0 += 1;
-        }
-    }
-
     fn book() -> (Orders<Order>, HashMap<String, Store>) {
         let mut orders = Orders::new();
         for (store, id, created) in [("a", "1", 2), ("a", "2", 1), ("b", "1", 3)] {
@@ -182,7 +171,7 @@ mod tests {
     #[test]
     fn settles_one_store_into_its_open_batch_then_the_rest() {
         let (mut orders, mut stores) = book();
-        assert_eq!(settle(&mut orders, &mut stores, Some("a")), 2);
+        assert_eq!(settle(&mut orders, &mut stores, Some("a"), |s| &mut s.0), 2);
         assert!(
             orders_of(&orders, "a")
                 .iter()
@@ -192,7 +181,7 @@ mod tests {
         assert_eq!((stores["a"].0, stores["b"].0, stores["c"].0), (8, 40, 1));
 
         // Settled orders stay in their batch; a store with nothing to settle keeps its own.
-        assert_eq!(settle(&mut orders, &mut stores, None), 1);
+        assert_eq!(settle(&mut orders, &mut stores, None, |s| &mut s.0), 1);
         assert_eq!(
             order(&orders, "a", "1").and_then(|o| o.settled_batch),
             Some(7)
@@ -202,7 +191,7 @@ mod tests {
             Some(40)
         );
         assert_eq!((stores["a"].0, stores["b"].0, stores["c"].0), (8, 41, 1));
-        assert_eq!(settle(&mut orders, &mut stores, None), 0);
+        assert_eq!(settle(&mut orders, &mut stores, None, |s| &mut s.0), 0);
     }
 
     struct Authentication(DateTime<Utc>);

@@ -295,15 +295,6 @@ impl order_book::BookedOrder for Order {
     }
 }
 
-impl order_book::BatchedStore for Store {
-    fn batch(&self) -> u32 {
-        self.batch
-    }
-    fn open_next_batch(&mut self) {
-        self.batch += 1;
-    }
-}
-
 impl order_book::Authenticated for Authentication {
     const TTL: chrono::Duration = AUTHENTICATION_TTL;
     fn at(&self) -> DateTime<Utc> {
@@ -369,7 +360,9 @@ impl Books {
     /// End of day for one terminal or all: every unsettled order is settled and a new batch
     /// opens. Returns how many orders were settled.
     pub fn settle(&mut self, merchant_safe_id: Option<&str>) -> usize {
-        order_book::settle(&mut self.orders, &mut self.stores, merchant_safe_id)
+        order_book::settle(&mut self.orders, &mut self.stores, merchant_safe_id, |s| {
+            &mut s.batch
+        })
     }
 
     /// Records a `3D` authentication under its `secureMd`, dropping expired ones.

@@ -256,15 +256,6 @@ impl order_book::BookedOrder for Order {
     }
 }
 
-impl order_book::BatchedStore for Merchant {
-    fn batch(&self) -> u32 {
-        self.batch
-    }
-    fn open_next_batch(&mut self) {
-        self.batch += 1;
-    }
-}
-
 impl order_book::Authenticated for Authentication {
     const TTL: chrono::Duration = AUTHENTICATION_TTL;
     fn at(&self) -> DateTime<Utc> {
@@ -356,7 +347,9 @@ impl Books {
     /// End of day for one merchant or all: unsettled orders settle and a new batch opens.
     /// Returns how many orders were settled.
     pub fn settle(&mut self, merchant_id: Option<&str>) -> usize {
-        order_book::settle(&mut self.orders, &mut self.merchants, merchant_id)
+        order_book::settle(&mut self.orders, &mut self.merchants, merchant_id, |s| {
+            &mut s.batch
+        })
     }
 
     /// Records a `3D`-model authentication under its `Md`, dropping expired ones.

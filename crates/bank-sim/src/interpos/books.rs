@@ -264,15 +264,6 @@ impl order_book::BookedOrder for Order {
     }
 }
 
-impl order_book::BatchedStore for Store {
-    fn batch(&self) -> u32 {
-        self.batch
-    }
-    fn open_next_batch(&mut self) {
-        self.batch += 1;
-    }
-}
-
 impl order_book::Authenticated for Authentication {
     const TTL: chrono::Duration = AUTHENTICATION_TTL;
     fn at(&self) -> DateTime<Utc> {
@@ -367,7 +358,9 @@ impl Books {
     /// End of day for one shop or all: every unsettled order goes into the shop's open
     /// batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, shop_code: Option<&str>) -> usize {
-        order_book::settle(&mut self.orders, &mut self.stores, shop_code)
+        order_book::settle(&mut self.orders, &mut self.stores, shop_code, |s| {
+            &mut s.batch
+        })
     }
 
     /// Records a `3DModel` authentication under its `MD`, dropping expired ones.

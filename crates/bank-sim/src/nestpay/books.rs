@@ -219,15 +219,6 @@ impl order_book::BookedOrder for Order {
     }
 }
 
-impl order_book::BatchedStore for Store {
-    fn batch(&self) -> u32 {
-        self.batch
-    }
-    fn open_next_batch(&mut self) {
-        self.batch += 1;
-    }
-}
-
 impl order_book::Authenticated for Authentication {
     const TTL: chrono::Duration = AUTHENTICATION_TTL;
     fn at(&self) -> DateTime<Utc> {
@@ -292,7 +283,9 @@ impl Books {
     /// End of day for one store or all: every unsettled order goes into the store's open
     /// batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, client_id: Option<&str>) -> usize {
-        order_book::settle(&mut self.orders, &mut self.stores, client_id)
+        order_book::settle(&mut self.orders, &mut self.stores, client_id, |s| {
+            &mut s.batch
+        })
     }
 
     /// Answers one API request.

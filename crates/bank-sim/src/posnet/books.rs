@@ -288,15 +288,6 @@ impl order_book::BookedOrder for Order {
     }
 }
 
-impl order_book::BatchedStore for Merchant {
-    fn batch(&self) -> u32 {
-        self.batch
-    }
-    fn open_next_batch(&mut self) {
-        self.batch += 1;
-    }
-}
-
 impl order_book::Authenticated for Authentication {
     const TTL: chrono::Duration = AUTHENTICATION_TTL;
     fn at(&self) -> DateTime<Utc> {
@@ -592,7 +583,7 @@ impl Books {
     /// End of day for one merchant or all: every unsettled order goes into the merchant's
     /// open batch and a new batch opens. Returns how many orders were settled.
     pub fn settle(&mut self, mid: Option<&str>) -> usize {
-        order_book::settle(&mut self.orders, &mut self.merchants, mid)
+        order_book::settle(&mut self.orders, &mut self.merchants, mid, |s| &mut s.batch)
     }
 
     /// Answers one API request.
