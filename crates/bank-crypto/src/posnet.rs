@@ -24,16 +24,7 @@ use des::TdesEde3;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
-/// Upper-case hexadecimal of `bytes`.
-pub fn hex_upper(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
-    }
-    out
-}
+pub use crate::hex_upper;
 
 /// Bytes of a hexadecimal string (either case); `None` for odd lengths or other characters.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {

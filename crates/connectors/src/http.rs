@@ -81,6 +81,23 @@ fn error(error: reqwest::Error) -> ConnectorError {
     }
 }
 
+/// PHP `urlencode` (what `http_build_query` uses): `A-Za-z0-9-_.` kept, space → `+`,
+/// every other UTF-8 byte → `%XX`.
+pub(crate) fn urlencode_into(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(byte as char),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 0x0f)] as char);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,11 +11,10 @@ mod support;
 
 use std::time::Duration;
 
-use bank_sim::page_form::{Form, form_of};
 use connectors::kuveyt::Kuveyt;
 use connectors::{
-    AuthorizeKind, AuthorizeRequest, BankOrderState, BrowserForm, Connector, ConnectorError,
-    Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsAuthData, ThreeDsAuthorizeRequest,
+    AuthorizeKind, AuthorizeRequest, BankOrderState, Connector, ConnectorError, Outcome,
+    PaymentSync, PosConfig, RefundRequest, ThreeDsAuthData, ThreeDsAuthorizeRequest,
     ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
 };
 use domain::card::{CardDetails, Expiry};
@@ -26,7 +25,6 @@ use serde_json::{Value, json};
 
 use support::*;
 
-const CALLBACK_URL: &str = "https://orkestra.example/threeds/callback/att_123";
 const MERCHANT: &str = "80";
 
 /// The bank's public test merchant (`vpos-test-vectors.md` §7), preloaded in every
@@ -487,24 +485,6 @@ async fn faults_leave_the_outcome_unknown_and_status_settles_it() {
 // ---------------------------------------------------------------------------------------
 // 3D Secure through the bank's pages
 
-impl Browser {
-    /// The bank's 3D pages, from the enrolment's form to the callback's fields.
-    async fn authenticate(&self, form: &BrowserForm, otp: &str) -> Form {
-        let page = self.post(&form.action, &form.fields).await;
-        assert!(
-            page.contains(&format!("Test OTP: <strong>{TEST_OTP}</strong>")),
-            "{page}"
-        );
-        let challenge = form_of(&page);
-        let answer =
-            [("otp", otp), ("action", "confirm")].map(|(k, v)| (k.to_owned(), v.to_owned()));
-        let callback_page = self.post(&challenge.action, &answer).await;
-        let callback = form_of(&callback_page);
-        assert_eq!(callback.action, CALLBACK_URL);
-        callback
-    }
-}
-
 fn init<'a>(order_id: &'a str, card: &'a CardDetails) -> ThreeDsInitRequest<'a> {
     ThreeDsInitRequest {
         order_id,
@@ -548,7 +528,7 @@ async fn authenticate(
     assert!(form.action.starts_with("http://"), "{}", form.action);
     // The card never reaches the browser: it went to the bank server to server.
     assert!(form.fields.iter().all(|(_, v)| !v.contains(pan)));
-    let callback = Browser::new(base).authenticate(&form, otp).await;
+    let callback = Browser::new(base).authenticate_3d(&form, None, otp).await;
     kuveyt
         .parse_threeds_callback(pos, &callback.fields)
         .unwrap()
@@ -713,7 +693,9 @@ async fn callbacks_signed_for_another_merchant_are_refused() {
         .threeds_form(&pos, &init("KT3DSIGNED", &card))
         .await
         .unwrap();
-    let callback = Browser::new(&base).authenticate(&form, TEST_OTP).await;
+    let callback = Browser::new(&base)
+        .authenticate_3d(&form, None, TEST_OTP)
+        .await;
     let mut other = pos.clone();
     other.password = Secret::new("ORKESTRA1");
     assert_eq!(

@@ -14,28 +14,18 @@
 //!
 //! `HEX` is upper-case. Verifications compare in constant time.
 
+use bank_crypto::hex_upper;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha1::{Digest as _, Sha1};
 use sha2::Sha512;
-
-/// Upper-case hex of a digest.
-fn upper_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
 
 fn sha512_hex(parts: &[&str]) -> String {
     let mut sha = Sha512::new();
     for part in parts {
         sha.update(part.as_bytes());
     }
-    upper_hex(&sha.finalize())
+    hex_upper(&sha.finalize())
 }
 
 fn sha1_hex(parts: &[&str]) -> String {
@@ -43,7 +33,7 @@ fn sha1_hex(parts: &[&str]) -> String {
     for part in parts {
         sha.update(part.as_bytes());
     }
-    upper_hex(&sha.finalize())
+    hex_upper(&sha.finalize())
 }
 
 /// `SecurityData`: the user's password bound to the terminal, as every other hash uses it.

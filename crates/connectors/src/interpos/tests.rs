@@ -434,7 +434,7 @@ fn card_types_follow_table_6_6() {
 #[test]
 fn values_are_encoded_like_http_build_query() {
     let mut out = String::new();
-    wire::urlencode_into(&mut out, "a b&c=d/é~*-_.");
+    crate::http::urlencode_into(&mut out, "a b&c=d/é~*-_.");
     assert_eq!(out, "a+b%26c%3Dd%2F%C3%A9%7E%2A-_.");
 }
 

@@ -14,6 +14,7 @@ use domain::enums::ErrorGroup;
 use domain::money::{Currency, MinorUnits, format_decimal_trimmed};
 use rust_decimal::Decimal;
 
+use crate::http;
 use crate::{
     Approval, AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, CaptureRequest,
     ConnectorError, Decline, Outcome, PaymentSync, RefundRequest, ThreeDsAuthData,
@@ -60,31 +61,14 @@ impl FormBody {
         if !self.body.is_empty() {
             self.body.push('&');
         }
-        urlencode_into(&mut self.body, name);
+        http::urlencode_into(&mut self.body, name);
         self.body.push('=');
-        urlencode_into(&mut self.body, value);
+        http::urlencode_into(&mut self.body, value);
         self
     }
 
     fn finish(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.body).into_bytes()
-    }
-}
-
-/// PHP `urlencode` (what `http_build_query` uses): `A-Za-z0-9-_.` kept, space → `+`,
-/// every other UTF-8 byte → `%XX`.
-pub(crate) fn urlencode_into(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(byte as char),
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(HEX[usize::from(byte >> 4)] as char);
-                out.push(HEX[usize::from(byte & 0x0f)] as char);
-            }
-        }
     }
 }
 

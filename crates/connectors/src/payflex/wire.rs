@@ -18,6 +18,7 @@ use domain::money::{Currency, MinorUnits};
 use quick_xml::events::Event;
 use rust_decimal::Decimal;
 
+use crate::http;
 use crate::{
     Approval, AuthorizeKind, BankCredit, BankOrderState, ConnectorError, Decline, Outcome,
     PaymentSync,
@@ -45,23 +46,6 @@ impl std::fmt::Debug for Credentials<'_> {
     }
 }
 
-/// PHP `urlencode` (what `http_build_query` uses): `A-Za-z0-9-_.` kept, space → `+`,
-/// every other UTF-8 byte → `%XX`.
-pub(crate) fn urlencode_into(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(byte as char),
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(HEX[usize::from(byte >> 4)] as char);
-                out.push(HEX[usize::from(byte & 0x0f)] as char);
-            }
-        }
-    }
-}
-
 /// A form body from pairs, in order.
 pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     let mut body = String::with_capacity(512);
@@ -69,9 +53,9 @@ pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
         if !body.is_empty() {
             body.push('&');
         }
-        urlencode_into(&mut body, name);
+        http::urlencode_into(&mut body, name);
         body.push('=');
-        urlencode_into(&mut body, value);
+        http::urlencode_into(&mut body, value);
     }
     body
 }
