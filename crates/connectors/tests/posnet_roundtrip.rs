@@ -8,33 +8,22 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
 use bank_sim::page_form::{Form, form_of};
 use connectors::posnet::Posnet;
 use connectors::{
     AuthorizeKind, AuthorizeRequest, BankCredit, BankOrderState, BrowserForm, CaptureRequest,
-    Connector, ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest,
-    ThreeDsAuthorizeRequest, ThreeDsInitRequest, ThreeDsModel, ThreeDsResult, VoidRequest,
+    Connector, ConnectorError, Outcome, PaymentSync, PosConfig, RefundRequest, ThreeDsModel,
+    ThreeDsResult, VoidRequest,
 };
-use domain::card::{CardDetails, CardNumber, Cvc, Expiry};
+use domain::card::CardDetails;
 use domain::enums::{ErrorGroup, PosIntegrator};
-use domain::money::{Currency, MinorUnits};
+use domain::money::Currency;
 use domain::secret::Secret;
-
-const CALLBACK_URL: &str = "https://orkestra.example/threeds/callback/att_123";
-const TEST_OTP: &str = "123456";
-
-/// Serves a fresh simulator on 127.0.0.1:0; its base URL.
-async fn serve() -> String {
-    let app = bank_sim::router(bank_sim::Simulators::new());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
-}
+use support::*;
 
 /// Orkestra's sandbox merchant (the reference library's YKB test terminal), preloaded in
 /// every simulator.
@@ -52,21 +41,8 @@ fn pos(base: &str) -> PosConfig {
     }
 }
 
-fn card(pan: &str) -> CardDetails {
-    CardDetails {
-        number: CardNumber::parse(pan).unwrap(),
-        expiry: Expiry::parse("12", "2030").unwrap(),
-        cvc: Some(Cvc::parse("000").unwrap()),
-        holder_name: "Ayşe Yılmaz".into(),
-    }
-}
-
 fn connector() -> Posnet {
     Posnet::new(connectors::http::client().unwrap())
-}
-
-fn minor(value: i64) -> MinorUnits {
-    MinorUnits::from_stored(value)
 }
 
 fn authorize<'a>(
@@ -78,7 +54,7 @@ fn authorize<'a>(
     AuthorizeRequest {
         order_id,
         kind,
-        amount: minor(amount),
+        amount: try_(amount),
         currency: Currency::Try,
         installment: 1,
         card,
@@ -211,8 +187,8 @@ async fn pre_auth_then_post_auth_then_partial_refunds_after_end_of_day() {
 
     let capture = |amount| CaptureRequest {
         order_id: "RTPRE1",
-        amount: minor(amount),
-        pre_auth_amount: minor(10_000),
+        amount: try_(amount),
+        pre_auth_amount: try_(10_000),
         currency: Currency::Try,
     };
     // Never above the pre-authorised amount.
@@ -233,7 +209,7 @@ async fn pre_auth_then_post_auth_then_partial_refunds_after_end_of_day() {
 
     let refund = |amount| RefundRequest {
         order_id: "RTPRE1",
-        amount: minor(amount),
+        amount: try_(amount),
         currency: Currency::Try,
     };
     // Before end of day a refund is refused: the sale must be voided instead.
@@ -271,7 +247,7 @@ async fn pre_auth_then_post_auth_then_partial_refunds_after_end_of_day() {
             .iter()
             .map(|c| (c.amount, c.approved))
             .collect::<Vec<_>>(),
-        vec![(minor(2_500), true), (minor(1_500), true)]
+        vec![(try_(2_500), true), (try_(1_500), true)]
     );
     assert!(
         credits
@@ -432,41 +408,6 @@ impl Browser {
     }
 }
 
-fn init<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    card: &'a CardDetails,
-) -> ThreeDsInitRequest<'a> {
-    ThreeDsInitRequest {
-        order_id,
-        kind,
-        model: ThreeDsModel::ThreeD,
-        amount: minor(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        card: Some(card),
-        callback_url: CALLBACK_URL,
-        lang: "tr",
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
-fn provision<'a>(
-    order_id: &'a str,
-    kind: AuthorizeKind,
-    result: &'a ThreeDsResult,
-) -> ThreeDsAuthorizeRequest<'a> {
-    ThreeDsAuthorizeRequest {
-        order_id,
-        kind,
-        amount: minor(12_550),
-        currency: Currency::Try,
-        installment: 1,
-        auth: &result.auth,
-        client_ip: Some("203.0.113.7"),
-    }
-}
-
 /// Enrols, walks the ACS page and verifies the callback.
 async fn three_d(
     base: &str,
@@ -479,7 +420,10 @@ async fn three_d(
     let pos = pos(base);
     let card = card(pan);
     let gate = connector()
-        .threeds_form(&pos, &init(order_id, kind, &card))
+        .threeds_form(
+            &pos,
+            &init(order_id, ThreeDsModel::ThreeD, kind, Some(&card)),
+        )
         .await
         .unwrap();
     assert_eq!(gate.action, pos.threeds_url);
@@ -488,7 +432,7 @@ async fn three_d(
         .parse_threeds_callback(&pos, &callback.fields)
         .unwrap();
     assert_eq!(result.order_id, order_id);
-    assert_eq!(result.amount, Some(minor(12_550)));
+    assert_eq!(result.amount, Some(try_(12_550)));
     assert_eq!(result.currency, Some(Currency::Try));
     assert_eq!(result.outcome, None);
     (callback, result)
@@ -530,7 +474,7 @@ async fn three_d_sale_round_trip_then_status_and_replay() {
     );
     // The packets bind the amount: another amount is refused by the bank's MAC check.
     let mut other = provision("RT3DSALE1", AuthorizeKind::Sale, &result);
-    other.amount = minor(12_551);
+    other.amount = try_(12_551);
     let outcome = posnet.authorize_3d(&pos, &other).await.unwrap();
     assert!(
         matches!(&outcome, Outcome::Declined(d) if d.code == "E216"),
@@ -602,8 +546,8 @@ async fn three_d_pre_auth_then_capture() {
             &pos,
             &CaptureRequest {
                 order_id: "RT3DPRE1",
-                amount: minor(12_550),
-                pre_auth_amount: minor(12_550),
+                amount: try_(12_550),
+                pre_auth_amount: try_(12_550),
                 currency: Currency::Try,
             },
         )
@@ -723,7 +667,15 @@ async fn three_d_form_is_refused_for_a_used_order_id() {
     assert!(matches!(outcome, Outcome::Approved(_)));
     let card = card("5258640000000001");
     let error = posnet
-        .threeds_form(&pos, &init("RT3DDUP1", AuthorizeKind::Sale, &card))
+        .threeds_form(
+            &pos,
+            &init(
+                "RT3DDUP1",
+                ThreeDsModel::ThreeD,
+                AuthorizeKind::Sale,
+                Some(&card),
+            ),
+        )
         .await
         .unwrap_err();
     assert!(
